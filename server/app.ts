@@ -1,0 +1,50 @@
+/** The Express app: everything but the /proxy fast path. */
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import { createAdminRouter } from './admin/index.js';
+import { createApiRouter } from './api/index.js';
+import type { Config } from './config.js';
+import { NotFoundError } from './errors.js';
+import { createPassportAuthenticator } from './identity/index.js';
+import type { Logger } from './log.js';
+import { sendError } from './respond.js';
+import type { Runtime } from './runtime.js';
+import type { Store } from './store/index.js';
+import { verifyToken } from './tokens/index.js';
+
+export interface AppDeps {
+  config: Pick<Config, 'insecure' | 'issuer' | 'audience' | 'minPasswordLength'>;
+  store: Store;
+  runtime: Runtime;
+  log: Logger;
+}
+
+/** JWKS clients may cache this long; well under the default grace period of a retiring key. */
+export const JWKS_MAX_AGE_SECONDS = 60;
+
+export function createApp(deps: AppDeps): Express {
+  const { config, runtime, log } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+
+  const authenticate = createPassportAuthenticator({
+    insecure: config.insecure,
+    passwords: runtime.passwords,
+    verifyBearer: (token) => verifyToken(token, runtime.keys, { issuer: config.issuer, audience: config.audience }),
+  });
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+
+  app.get('/.well-known/jwks.json', (_req, res) => {
+    res.set('cache-control', `public, max-age=${JWKS_MAX_AGE_SECONDS}`).type('application/json').send(runtime.keys.jwksJson);
+  });
+
+  app.use('/admin', createAdminRouter({ ...deps, authenticate: authenticate({ allowBearer: false }) }));
+  app.use('/api', createApiRouter({ authenticate: authenticate({ allowBearer: true }) }));
+
+  app.use((_req, _res, next) => next(new NotFoundError('not found')));
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => sendError(res, err, 'json', log));
+  return app;
+}

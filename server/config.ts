@@ -1,0 +1,172 @@
+/**
+ * One typed Config, from command-line flags > environment (JWTGATE_*) > defaults, validated
+ * once at start with every problem reported together. This is the only module that reads
+ * `process.env`.
+ */
+import { isIP } from 'node:net';
+import path from 'node:path';
+import { ConfigError } from './errors.js';
+
+export interface Config {
+  /** Interface to listen on. */
+  host: string;
+  /** TCP port to listen on (0 = any free port). */
+  port: number;
+  /** Folder of the embedded SQLite store. */
+  dataDir: string;
+  /** Every caller is anonymousUser with ROLE_ADMIN, ROLE_ANONYMOUS, ROLE_USER. */
+  insecure: boolean;
+  /** Lifetime of minted tokens, seconds. */
+  tokenTtlSeconds: number;
+  /** `iss` claim of minted tokens, checked on forwarded tokens. */
+  issuer: string;
+  /** `aud` claim of minted tokens; none when null. */
+  audience: string | null;
+  /** How long the upstream may take to send headers, or to send the next body chunk, ms. */
+  upstreamTimeoutMs: number;
+  /** Password of the first `admin` user; random (printed once) when null. */
+  adminPassword: string | null;
+  /** Minimum length of a new password, on every write path. */
+  minPasswordLength: number;
+  /** How often a running server checks the store for changes made by another process, ms. */
+  pollIntervalMs: number;
+  /** How long SIGTERM waits for in-flight requests, ms. */
+  drainTimeoutMs: number;
+  /** pino log level. */
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+type Key = keyof Config;
+
+export interface OptionSpec {
+  key: Key;
+  /** commander flag, e.g. `--port <port>`; null for settings that are environment-only. */
+  flag: string | null;
+  env: string;
+  description: string;
+  defaultText: string;
+}
+
+/** The documented options; cli.ts builds its flags from this table and the README mirrors it. */
+export const OPTIONS: readonly OptionSpec[] = [
+  { key: 'host', flag: '--host <host>', env: 'JWTGATE_HOST', description: 'interface to listen on', defaultText: '127.0.0.1' },
+  { key: 'port', flag: '--port <port>', env: 'JWTGATE_PORT', description: 'TCP port to listen on (0: any free port)', defaultText: '8080' },
+  { key: 'dataDir', flag: '--data-dir <dir>', env: 'JWTGATE_DATA_DIR', description: 'folder of the embedded SQLite store', defaultText: './data' },
+  { key: 'insecure', flag: '--insecure', env: 'JWTGATE_INSECURE', description: 'no security: every caller is anonymousUser with ROLE_ADMIN, ROLE_ANONYMOUS, ROLE_USER', defaultText: 'false' },
+  { key: 'tokenTtlSeconds', flag: '--token-ttl <seconds>', env: 'JWTGATE_TOKEN_TTL', description: 'lifetime of minted tokens (exp - iat)', defaultText: '300' },
+  { key: 'issuer', flag: '--issuer <url>', env: 'JWTGATE_ISSUER', description: 'iss claim of minted tokens', defaultText: 'jwtgate' },
+  { key: 'audience', flag: '--audience <aud>', env: 'JWTGATE_AUDIENCE', description: 'aud claim of minted tokens (none by default)', defaultText: '(none)' },
+  { key: 'upstreamTimeoutMs', flag: '--upstream-timeout <seconds>', env: 'JWTGATE_UPSTREAM_TIMEOUT', description: 'upstream response timeout (headers, and between body chunks); 504 after it', defaultText: '60' },
+  { key: 'minPasswordLength', flag: '--min-password-length <n>', env: 'JWTGATE_MIN_PASSWORD_LENGTH', description: 'minimum length of a new password', defaultText: '12' },
+  { key: 'pollIntervalMs', flag: '--poll-interval <ms>', env: 'JWTGATE_POLL_INTERVAL', description: 'how often the server looks for store changes made by the CLI', defaultText: '1000' },
+  { key: 'drainTimeoutMs', flag: '--drain-timeout <seconds>', env: 'JWTGATE_DRAIN_TIMEOUT', description: 'on SIGTERM, how long in-flight requests may take to finish', defaultText: '10' },
+  { key: 'logLevel', flag: '--log-level <level>', env: 'JWTGATE_LOG_LEVEL', description: 'fatal|error|warn|info|debug|trace|silent', defaultText: 'info' },
+  { key: 'adminPassword', flag: null, env: 'JWTGATE_ADMIN_PASSWORD', description: 'password of the admin user created on first start (random and printed once when unset)', defaultText: '(random)' },
+];
+
+/** Raw flag values as commander gives them (strings, or true for boolean flags). */
+export type Flags = Partial<Record<Key, string | boolean | undefined>>;
+export type Env = Readonly<Record<string, string | undefined>>;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+function intIn(raw: string, name: string, min: number, max: number, problems: string[]): number {
+  if (!/^\d+$/.test(raw.trim())) {
+    problems.push(`${name} must be an integer between ${min} and ${max}, got ${JSON.stringify(raw)}`);
+    return min;
+  }
+  const n = Number(raw.trim());
+  if (n < min || n > max) problems.push(`${name} must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+function bool(raw: string | boolean, name: string, problems: string[]): boolean {
+  if (typeof raw === 'boolean') return raw;
+  const v = raw.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['', '0', 'false', 'no', 'off'].includes(v)) return false;
+  problems.push(`${name} must be true or false, got ${JSON.stringify(raw)}`);
+  return false;
+}
+
+function hasControlChars(s: string): boolean {
+  return /[\u0000-\u001f\u007f]/.test(s);
+}
+
+/** Reads the environment of this process; the only `process.env` access in the code base. */
+export function processEnv(): Env {
+  return process.env;
+}
+
+/**
+ * Builds the Config from flags > env > defaults. Throws one ConfigError listing every problem.
+ */
+export function loadConfig(flags: Flags, env: Env = processEnv()): Config {
+  const problems: string[] = [];
+  const raw = (key: Key): { value: string | boolean; name: string } | undefined => {
+    const spec = OPTIONS.find((o) => o.key === key);
+    if (!spec) throw new Error(`no option ${key}`);
+    const flagName = spec.flag ? spec.flag.split(' ')[0]! : spec.env;
+    const flag = flags[key];
+    if (flag !== undefined) return { value: flag, name: flagName };
+    const fromEnv = env[spec.env];
+    if (fromEnv !== undefined) return { value: fromEnv, name: spec.env };
+    return undefined;
+  };
+  const str = (key: Key, fallback: string): string => {
+    const r = raw(key);
+    return r === undefined ? fallback : String(r.value);
+  };
+  const int = (key: Key, fallback: number, min: number, max: number): number => {
+    const r = raw(key);
+    return r === undefined ? fallback : intIn(String(r.value), r.name, min, max, problems);
+  };
+
+  const host = str('host', '127.0.0.1').trim();
+  if (host === '' || hasControlChars(host) || /[\s/?#@]/.test(host)) problems.push(`--host must be a host name or IP address, got ${JSON.stringify(host)}`);
+  const port = int('port', 8080, 0, 65535);
+  const dataDirRaw = str('dataDir', './data');
+  if (dataDirRaw.trim() === '') problems.push('--data-dir must not be empty');
+  const insecureRaw = raw('insecure');
+  const insecure = insecureRaw === undefined ? false : bool(insecureRaw.value, insecureRaw.name, problems);
+  const tokenTtlSeconds = int('tokenTtlSeconds', 300, 10, 86_400);
+  const issuer = str('issuer', 'jwtgate');
+  if (issuer.trim() === '' || hasControlChars(issuer) || issuer.length > 512) problems.push('--issuer must be a non-empty string of at most 512 characters without control characters');
+  const audienceRaw = raw('audience');
+  const audience = audienceRaw === undefined ? null : String(audienceRaw.value);
+  if (audience !== null && (audience.trim() === '' || hasControlChars(audience) || audience.length > 512)) problems.push('--audience must be a non-empty string of at most 512 characters without control characters');
+  const upstreamTimeoutMs = int('upstreamTimeoutMs', 60, 1, 3600) * 1000;
+  const minPasswordLength = int('minPasswordLength', 12, 1, 1024);
+  const pollIntervalMs = int('pollIntervalMs', 1000, 50, 5000);
+  const drainTimeoutMs = int('drainTimeoutMs', 10, 0, 3600) * 1000;
+  const logLevelRaw = str('logLevel', 'info');
+  const logLevel = (LOG_LEVELS as readonly string[]).includes(logLevelRaw) ? (logLevelRaw as Config['logLevel']) : 'info';
+  if (logLevel !== logLevelRaw) problems.push(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(logLevelRaw)}`);
+  const adminPasswordRaw = raw('adminPassword');
+  const adminPassword = adminPasswordRaw === undefined || adminPasswordRaw.value === '' ? null : String(adminPasswordRaw.value);
+  if (adminPassword !== null && adminPassword.length < minPasswordLength) problems.push(`JWTGATE_ADMIN_PASSWORD must have at least ${minPasswordLength} characters`);
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return {
+    host,
+    port,
+    dataDir: path.resolve(dataDirRaw),
+    insecure,
+    tokenTtlSeconds,
+    issuer,
+    audience,
+    upstreamTimeoutMs,
+    adminPassword,
+    minPasswordLength,
+    pollIntervalMs,
+    drainTimeoutMs,
+    logLevel,
+  };
+}
+
+/** True for loopback-only hosts. */
+export function isLoopbackHost(host: string): boolean {
+  if (host === 'localhost') return true;
+  if (isIP(host) === 4) return host.startsWith('127.');
+  return host === '::1';
+}

@@ -1,0 +1,148 @@
+/**
+ * Every error the gateway answers with is one of these classes: an HTTP status, a stable
+ * `ERR_*` code (tests assert the code, never the message) and a message that is safe to show
+ * to a client. `toResponse` is the one place that turns an error into a response body.
+ */
+export class GatewayError extends Error {
+  readonly status: number = 500;
+  readonly code: string = 'ERR_INTERNAL';
+  /** Extra response headers (e.g. `WWW-Authenticate`). */
+  readonly headers: Readonly<Record<string, string>> = {};
+  /** CLI exit code: 2 for bad input, 1 for other failures. */
+  get exitCode(): number {
+    return this.status >= 400 && this.status < 500 ? 2 : 1;
+  }
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+export class BadRequestError extends GatewayError {
+  override readonly status = 400;
+  override readonly code: string = 'ERR_BAD_REQUEST';
+}
+
+export class InvalidInputError extends BadRequestError {
+  override readonly code: string = 'ERR_INVALID_INPUT';
+}
+
+export class InvalidTargetUrlError extends BadRequestError {
+  override readonly code = 'ERR_INVALID_TARGET_URL';
+}
+
+export class ForbiddenPathError extends BadRequestError {
+  override readonly code = 'ERR_FORBIDDEN_PATH';
+}
+
+export class ConfigError extends GatewayError {
+  override readonly status = 400;
+  override readonly code = 'ERR_CONFIG';
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super(problems.join('; '));
+    this.problems = problems;
+  }
+}
+
+export class KeyImportError extends GatewayError {
+  override readonly status = 400;
+  override readonly code = 'ERR_KEY_IMPORT';
+}
+
+export class UnauthorizedError extends GatewayError {
+  override readonly status = 401;
+  override readonly code: string = 'ERR_UNAUTHORIZED';
+  override readonly headers = { 'www-authenticate': 'Basic realm="jwtgate"' };
+}
+
+export class InvalidTokenError extends UnauthorizedError {
+  override readonly code = 'ERR_INVALID_TOKEN';
+}
+
+export class ForbiddenError extends GatewayError {
+  override readonly status = 403;
+  override readonly code = 'ERR_FORBIDDEN';
+}
+
+export class NotFoundError extends GatewayError {
+  override readonly status = 404;
+  override readonly code = 'ERR_NOT_FOUND';
+}
+
+export class ConflictError extends GatewayError {
+  override readonly status = 409;
+  override readonly code: string = 'ERR_CONFLICT';
+}
+
+export class LastAdminError extends ConflictError {
+  override readonly code = 'ERR_LAST_ADMIN';
+}
+
+export class PayloadTooLargeError extends GatewayError {
+  override readonly status = 413;
+  override readonly code = 'ERR_PAYLOAD_TOO_LARGE';
+}
+
+export class UnsupportedMediaTypeError extends GatewayError {
+  override readonly status = 415;
+  override readonly code = 'ERR_UNSUPPORTED_MEDIA_TYPE';
+}
+
+export class ProxyDisabledError extends GatewayError {
+  override readonly status = 501;
+  override readonly code = 'ERR_PROXY_DISABLED';
+  constructor() {
+    super('The proxy is disabled.');
+  }
+}
+
+export class UpstreamUnreachableError extends GatewayError {
+  override readonly status = 502;
+  override readonly code = 'ERR_UPSTREAM_UNREACHABLE';
+}
+
+export class UpstreamTimeoutError extends GatewayError {
+  override readonly status = 504;
+  override readonly code = 'ERR_UPSTREAM_TIMEOUT';
+}
+
+export class StoreError extends GatewayError {
+  override readonly code: string = 'ERR_STORE';
+}
+
+export class StoreNotFoundError extends StoreError {
+  override readonly status = 400;
+  override readonly code = 'ERR_STORE_NOT_FOUND';
+}
+
+export interface ErrorResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** Unknown errors become a bare 500: no message, stack, path or secret reaches the client. */
+export function toGatewayError(err: unknown): GatewayError {
+  if (err instanceof GatewayError) return err;
+  return new GatewayError('Internal server error.', { cause: err });
+}
+
+/**
+ * The single serializer. `plain` is used on /proxy (the Atoti contract: a text body such as
+ * `The proxy is disabled.`); everything else answers JSON `{"error", "code"}`.
+ */
+export function toResponse(err: GatewayError, format: 'json' | 'plain'): ErrorResponse {
+  if (format === 'plain') {
+    return {
+      status: err.status,
+      headers: { ...err.headers, 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' },
+      body: err.message,
+    };
+  }
+  return {
+    status: err.status,
+    headers: { ...err.headers, 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' },
+    body: JSON.stringify({ error: err.message, code: err.code }),
+  };
+}

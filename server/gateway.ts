@@ -1,0 +1,66 @@
+/** Starting and stopping a whole gateway: store, runtime, Express app, node:http server. */
+import type { AddressInfo } from 'node:net';
+import { createApp } from './app.js';
+import { bootstrapStore } from './bootstrap.js';
+import { isLoopbackHost, type Config } from './config.js';
+import { createHttpServer } from './http.js';
+import type { Logger } from './log.js';
+import { Runtime } from './runtime.js';
+import { openStore } from './store/index.js';
+
+export interface RunningGateway {
+  /** `http://host:port` actually listened on. */
+  url: string;
+  port: number;
+  /** Stops accepting, lets in-flight requests finish (up to drainTimeoutMs), closes the store. */
+  close(): Promise<void>;
+}
+
+export async function startGateway(config: Config, log: Logger): Promise<RunningGateway> {
+  const store = openStore({ dataDir: config.dataDir });
+  try {
+    await bootstrapStore(store, config, log);
+    const runtime = new Runtime({ store, config, log });
+    await runtime.refresh();
+    runtime.start();
+    if (config.insecure) {
+      log.warn(`--insecure: every caller is anonymousUser with ROLE_ADMIN, ROLE_ANONYMOUS, ROLE_USER${isLoopbackHost(config.host) ? '' : ` and ${config.host} is not a loopback address`}`);
+    }
+    const app = createApp({ config, store, runtime, log });
+    const { server, forwarder } = createHttpServer({ config, runtime, app, log });
+    server.headersTimeout = 20_000;
+    // Streaming uploads may legitimately take long: no whole-request deadline, but idle sockets are cut.
+    server.requestTimeout = 0;
+    server.timeout = Math.max(config.upstreamTimeoutMs + 5_000, 30_000);
+    server.keepAliveTimeout = 5_000;
+
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const { port } = server.address() as AddressInfo;
+    const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+    const url = `http://${host}:${port}`;
+    log.info(`listening on ${url}`);
+
+    let closing: Promise<void> | undefined;
+    const close = () =>
+      (closing ??= (async () => {
+        runtime.stop();
+        const drained = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        const timer = setTimeout(() => server.closeAllConnections(), config.drainTimeoutMs);
+        await drained;
+        clearTimeout(timer);
+        await forwarder.close();
+        await store.close();
+      })());
+    return { url, port, close };
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+}

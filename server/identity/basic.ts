@@ -1,0 +1,90 @@
+/**
+ * Basic credentials: a strict parser for the `Authorization: Basic` header (split at the FIRST
+ * colon, so passwords may contain ":"), and a verifier with a short-lived cache of successful
+ * checks. The cache key is an HMAC of the credentials under a per-process random secret: the
+ * plain password is never kept, and a dump of the cache reveals nothing reusable.
+ */
+import { createHmac, randomBytes } from 'node:crypto';
+import type { Store } from '../store/index.js';
+import { dummyPasswordHash, verifyPassword } from './password.js';
+import type { Identity } from './identity.js';
+
+export interface BasicCredentials {
+  name: string;
+  password: string;
+}
+
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+
+/** Returns null when the header is not a well-formed Basic authorization. */
+export function parseBasicAuthorization(header: string): BasicCredentials | null {
+  const space = header.indexOf(' ');
+  if (space < 0 || header.slice(0, space).toLowerCase() !== 'basic') return null;
+  const encoded = header.slice(space + 1).trim();
+  if (!BASE64.test(encoded) || encoded.length % 4 !== 0) return null;
+  const decoded = Buffer.from(encoded, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon <= 0) return null;
+  return { name: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}
+
+export interface PasswordVerifierOptions {
+  store: Pick<Store, 'getUser'>;
+  /** How long a successful check is reused, ms. */
+  cacheTtlMs?: number;
+  /** Bound of the cache (least recently used entries go first). */
+  cacheSize?: number;
+  now?: () => number;
+}
+
+interface CacheEntry {
+  identity: Identity;
+  expiresAt: number;
+}
+
+export class PasswordVerifier {
+  readonly #store: Pick<Store, 'getUser'>;
+  readonly #ttl: number;
+  readonly #size: number;
+  readonly #now: () => number;
+  readonly #secret = randomBytes(32);
+  readonly #cache = new Map<string, CacheEntry>();
+  #generation = 0;
+
+  constructor(options: PasswordVerifierOptions) {
+    this.#store = options.store;
+    this.#ttl = options.cacheTtlMs ?? 30_000;
+    this.#size = options.cacheSize ?? 10_000;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** The caller's identity, or null for an unknown user or a wrong password (same work either way). */
+  async verify(credentials: BasicCredentials): Promise<Identity | null> {
+    const key = createHmac('sha256', this.#secret).update(credentials.name).update('\0').update(credentials.password).digest('base64');
+    const cached = this.#cache.get(key);
+    if (cached && cached.expiresAt > this.#now()) {
+      this.#cache.delete(key);
+      this.#cache.set(key, cached);
+      return cached.identity;
+    }
+    if (cached) this.#cache.delete(key);
+    const generation = this.#generation;
+    const user = await this.#store.getUser(credentials.name);
+    const hash = user?.passwordHash ?? (await dummyPasswordHash());
+    const ok = await verifyPassword(credentials.password, hash);
+    if (!ok || !user?.passwordHash) return null;
+    const identity: Identity = Object.freeze({ name: user.name, roles: Object.freeze([...user.roles]), via: 'basic' });
+    // A user change while we were hashing makes this result stale: return it, do not cache it.
+    if (generation === this.#generation) {
+      if (this.#cache.size >= this.#size) this.#cache.delete(this.#cache.keys().next().value!);
+      this.#cache.set(key, { identity, expiresAt: this.#now() + this.#ttl });
+    }
+    return identity;
+  }
+
+  /** Drops every cached check: called on any user change. */
+  invalidate(): void {
+    this.#generation++;
+    this.#cache.clear();
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * passport glue for the Express routers (/admin, /api): passport-http's BasicStrategy and a
+ * strategy for bearer tokens forwarded back by upstreams. Both delegate to the same verifiers
+ * as the /proxy fast path, so the rules are written once.
+ *
+ * passport-http splits `user:pass` on every colon (a password containing ":" would be cut), so
+ * the verify callback re-reads the header with our strict parser.
+ */
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import passport from 'passport';
+import { BasicStrategy } from 'passport-http';
+import { InvalidTokenError, UnauthorizedError } from '../errors.js';
+import { parseBasicAuthorization, type PasswordVerifier } from './basic.js';
+import { authorizationScheme } from './identify.js';
+import { ANONYMOUS, INSECURE, type Identity } from './identity.js';
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Request {
+      identity?: Identity;
+    }
+  }
+}
+
+class ForwardedBearerStrategy extends passport.Strategy {
+  override name = 'forwarded-bearer';
+  constructor(readonly verifyToken: (token: string) => Promise<Identity>) {
+    super();
+  }
+  override authenticate(this: passport.StrategyCreated<this>, req: Request): void {
+    const header = req.headers.authorization ?? '';
+    const token = header.slice(header.indexOf(' ') + 1).trim();
+    this.verifyToken(token).then(
+      (identity: Identity) => this.success(identity),
+      (err: unknown) => (err instanceof InvalidTokenError ? this.fail({ message: err.message }, 401) : this.error(err)),
+    );
+  }
+}
+
+export interface PassportOptions {
+  insecure: boolean;
+  passwords: Pick<PasswordVerifier, 'verify'>;
+  verifyBearer: (token: string) => Promise<Identity>;
+}
+
+/** Returns a middleware factory: `authenticate({ allowBearer })` sets `req.identity` or fails with 401. */
+export function createPassportAuthenticator(options: PassportOptions): (opts: { allowBearer: boolean }) => RequestHandler {
+  const instance = new passport.Passport();
+  instance.use(
+    'basic',
+    new BasicStrategy({ realm: 'jwtgate', passReqToCallback: true }, (req: Request, _user: string, _pass: string, done: (err: unknown, user?: Identity | false) => void) => {
+      const credentials = parseBasicAuthorization(req.headers.authorization ?? '');
+      if (!credentials) return done(null, false);
+      options.passwords.verify(credentials).then((identity) => done(null, identity ?? false), done);
+    }),
+  );
+  instance.use('forwarded-bearer', new ForwardedBearerStrategy(options.verifyBearer));
+
+  return ({ allowBearer }) =>
+    (req: Request, res: Response, next: NextFunction) => {
+      if (options.insecure) {
+        req.identity = INSECURE;
+        return next();
+      }
+      const header = req.headers.authorization;
+      if (header === undefined || header === '') {
+        req.identity = ANONYMOUS;
+        return next();
+      }
+      const scheme = authorizationScheme(header);
+      const strategy = scheme === 'basic' ? 'basic' : scheme === 'bearer' && allowBearer ? 'forwarded-bearer' : null;
+      if (!strategy) return next(new UnauthorizedError('this authorization scheme is not accepted here; use Basic credentials'));
+      instance.authenticate(strategy, { session: false }, (err: unknown, user: Identity | false, info: { message?: string } | string | undefined) => {
+        if (err) return next(err);
+        if (!user) {
+          if (strategy === 'forwarded-bearer') return next(new InvalidTokenError(typeof info === 'object' && info?.message ? info.message : 'invalid token'));
+          return next(new UnauthorizedError('invalid user name or password'));
+        }
+        req.identity = user;
+        next();
+      })(req, res, next);
+    };
+}

@@ -1,0 +1,44 @@
+/**
+ * Maps the raw request target (`/proxy/rest?query`, exactly as the client sent it) to the
+ * upstream path under the target's base path. The query is passed byte-for-byte; the path is
+ * refused when any decoding of it could climb above the base path (dot segments, encoded or
+ * double-encoded, with either slash).
+ */
+import { ForbiddenPathError } from '../errors.js';
+import type { TargetUrl } from './target-url.js';
+
+export const PROXY_PREFIX = '/proxy';
+
+/** True for `/proxy`, `/proxy/...` and `/proxy?...`, not for `/proxyfoo`. */
+export function isProxyPath(rawUrl: string): boolean {
+  if (!rawUrl.startsWith(PROXY_PREFIX)) return false;
+  const next = rawUrl.charCodeAt(PROXY_PREFIX.length);
+  return Number.isNaN(next) || next === 0x2f /* / */ || next === 0x3f /* ? */;
+}
+
+function decodeOnce(s: string): string {
+  return s.replace(/%([0-9a-fA-F]{2})/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+}
+
+/** True when some decoding of `path` contains a `.` or `..` segment. */
+export function hasDotSegment(path: string): boolean {
+  let current = path;
+  for (let i = 0; i < 4; i++) {
+    if (current.split(/[/\\]/).some((segment) => segment === '.' || segment === '..')) return true;
+    const decoded = decodeOnce(current);
+    if (decoded === current) return false;
+    current = decoded;
+  }
+  return true; // still decoding after 4 rounds: nobody needs that, refuse
+}
+
+/** Path and query to request from the upstream. Throws ForbiddenPathError (400). */
+export function upstreamPath(target: TargetUrl, rawUrl: string): string {
+  const queryAt = rawUrl.indexOf('?');
+  const rest = queryAt < 0 ? rawUrl.slice(PROXY_PREFIX.length) : rawUrl.slice(PROXY_PREFIX.length, queryAt);
+  const query = queryAt < 0 ? '' : rawUrl.slice(queryAt);
+  if (rest.includes('\\') || /%5c/i.test(rest)) throw new ForbiddenPathError('backslashes are not allowed in proxied paths');
+  if (hasDotSegment(rest)) throw new ForbiddenPathError('dot segments are not allowed in proxied paths');
+  const path = target.basePath + rest;
+  return (path === '' ? '/' : path) + query;
+}

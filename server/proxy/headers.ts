@@ -1,0 +1,57 @@
+/**
+ * Header rewriting. Towards the upstream: the client's headers minus hop-by-hop headers (RFC 9110
+ * section 7.6.1) and minus everything that carries identity or provenance, which the gateway sets
+ * itself. Towards the client: the upstream's headers minus hop-by-hop headers.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+
+/** Set by the gateway, never taken from the client. */
+const GATEWAY_OWNED = new Set(['host', 'authorization', 'proxy-authorization', 'forwarded', 'x-real-ip', 'expect']);
+
+function connectionTokens(value: string | string[] | undefined): Set<string> | null {
+  if (value === undefined) return null;
+  const joined = Array.isArray(value) ? value.join(',') : value;
+  const tokens = joined.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean);
+  return tokens.length > 0 ? new Set(tokens) : null;
+}
+
+export interface GatewayHeaders {
+  authorization: string;
+  forwardedProto: string;
+  forwardedHost: string;
+  forwardedFor: string;
+}
+
+/** Flat [name, value, ...] list as undici accepts it, preserving the client's order and repeats. */
+export function upstreamRequestHeaders(rawHeaders: readonly string[], connection: string | string[] | undefined, own: GatewayHeaders): string[] {
+  const listed = connectionTokens(connection);
+  const out: string[] = [];
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!;
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP.has(lower) || GATEWAY_OWNED.has(lower) || lower.startsWith('x-forwarded-')) continue;
+    if (listed?.has(lower)) continue;
+    out.push(name, rawHeaders[i + 1]!);
+  }
+  out.push(
+    'authorization', own.authorization,
+    'x-forwarded-proto', own.forwardedProto,
+    'x-forwarded-host', own.forwardedHost,
+    'x-forwarded-for', own.forwardedFor,
+  );
+  return out;
+}
+
+/** The upstream's response headers without hop-by-hop ones (undici gives lower-case names). */
+export function clientResponseHeaders(headers: IncomingHttpHeaders | Record<string, string | string[] | undefined>): Record<string, string | string[]> {
+  const listed = connectionTokens(headers['connection']);
+  const out: Record<string, string | string[]> = {};
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined || HOP_BY_HOP.has(name) || listed?.has(name)) continue;
+    out[name] = value;
+  }
+  return out;
+}

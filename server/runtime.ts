@@ -1,0 +1,97 @@
+/**
+ * The running server's view of the shared state: proxy target, keys, caches. The hot path reads
+ * these fields synchronously; `refresh` rebuilds them when the store's revision moves, which
+ * happens immediately after a change through the admin API and within one poll interval after a
+ * change by another process (the CLI).
+ */
+import type { Config } from './config.js';
+import { PasswordVerifier } from './identity/index.js';
+import type { Logger } from './log.js';
+import { parseTargetUrl, type TargetUrl } from './proxy/index.js';
+import type { Store } from './store/index.js';
+import { KeySet, TokenMinter } from './tokens/index.js';
+
+export interface RuntimeOptions {
+  store: Store;
+  config: Pick<Config, 'issuer' | 'audience' | 'tokenTtlSeconds' | 'pollIntervalMs'>;
+  log: Pick<Logger, 'info' | 'warn' | 'error'>;
+  now?: () => number;
+}
+
+export class Runtime {
+  target: TargetUrl | null = null;
+  keys: KeySet;
+  readonly minter: TokenMinter;
+  readonly passwords: PasswordVerifier;
+  readonly #store: Store;
+  readonly #log: RuntimeOptions['log'];
+  readonly #now: () => number;
+  readonly #pollIntervalMs: number;
+  #revision = -1;
+  #timer: NodeJS.Timeout | undefined;
+  #refreshing: Promise<void> | undefined;
+
+  constructor(options: RuntimeOptions) {
+    this.#store = options.store;
+    this.#log = options.log;
+    this.#now = options.now ?? Date.now;
+    this.#pollIntervalMs = options.config.pollIntervalMs;
+    this.keys = new KeySet([], this.#now());
+    this.minter = new TokenMinter({
+      issuer: options.config.issuer,
+      audience: options.config.audience,
+      ttlSeconds: options.config.tokenTtlSeconds,
+      now: this.#now,
+    });
+    this.passwords = new PasswordVerifier({ store: options.store, now: this.#now });
+  }
+
+  /** Reloads whatever changed in the store. Concurrent calls share one reload. */
+  refresh(): Promise<void> {
+    this.#refreshing ??= this.#reload().finally(() => {
+      this.#refreshing = undefined;
+    });
+    return this.#refreshing;
+  }
+
+  async #reload(): Promise<void> {
+    const now = this.#now();
+    const expired = this.keys.nextExpiry !== null && this.keys.nextExpiry <= now;
+    if (expired) await this.#store.retireExpiredKeys(now);
+    const revision = await this.#store.revision();
+    if (revision === this.#revision && !expired) return;
+    this.#revision = revision;
+
+    const url = await this.#store.getProxyUrl();
+    try {
+      this.target = url === null ? null : parseTargetUrl(url);
+    } catch (err) {
+      this.#log.error({ err: (err as Error).message }, 'the stored proxy URL is invalid; the proxy is disabled');
+      this.target = null;
+    }
+
+    const keys = new KeySet(await this.#store.listKeys(), now);
+    if (keys.fingerprint !== this.keys.fingerprint) {
+      if (keys.active?.kid !== this.keys.active?.kid) this.#log.info({ kid: keys.active?.kid ?? null }, 'signing key changed');
+      this.keys = keys;
+      this.minter.setKey(keys.active);
+    }
+    // Users or roles may have changed: no cached password check or token outlives the change.
+    this.passwords.invalidate();
+    this.minter.clear();
+  }
+
+  /** Polls the store for changes made by other processes. */
+  start(): void {
+    if (this.#timer) return;
+    this.#timer = setInterval(() => {
+      this.refresh().catch((err: unknown) => this.#log.error({ err: (err as Error).message }, 'store refresh failed'));
+    }, this.#pollIntervalMs);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+}

@@ -1,0 +1,195 @@
+/**
+ * The embedded store: one SQLite file (better-sqlite3) in WAL mode with synchronous writes, so
+ * an acknowledged change survives a crash. The server and the CLI open the same file; SQLite
+ * serializes their writes (busy timeout) and `revision` tells the server something changed.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { StoreError, StoreNotFoundError } from '../errors.js';
+import type { KeyRecord, KeyState, Store, UserPatch, UserRecord } from './types.js';
+
+const SCHEMA_VERSION = 1;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT);
+CREATE TABLE IF NOT EXISTS users (
+  name TEXT PRIMARY KEY,
+  roles TEXT NOT NULL,
+  password_hash TEXT
+);
+CREATE TABLE IF NOT EXISTS keys (
+  kid TEXT PRIMARY KEY,
+  state TEXT NOT NULL CHECK (state IN ('active', 'retiring', 'retired')),
+  bits INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  not_after INTEGER,
+  public_jwk TEXT NOT NULL,
+  private_key TEXT
+);
+CREATE UNIQUE INDEX IF NOT EXISTS keys_one_active ON keys (state) WHERE state = 'active';
+INSERT OR IGNORE INTO meta (k, v) VALUES ('revision', '0');
+`;
+
+interface UserRow {
+  name: string;
+  roles: string;
+  password_hash: string | null;
+}
+interface KeyRow {
+  kid: string;
+  state: KeyState;
+  bits: number;
+  created_at: number;
+  not_after: number | null;
+  public_jwk: string;
+  private_key: string | null;
+}
+
+const toUser = (row: UserRow): UserRecord => ({ name: row.name, roles: JSON.parse(row.roles) as string[], passwordHash: row.password_hash });
+const toKey = (row: KeyRow): KeyRecord => ({
+  kid: row.kid,
+  state: row.state,
+  bits: row.bits,
+  createdAt: row.created_at,
+  notAfter: row.not_after,
+  publicJwk: row.public_jwk,
+  privateKey: row.private_key,
+});
+
+export interface SqliteStoreOptions {
+  dataDir: string;
+  /** When false, a missing store is an error instead of being created (CLI commands). */
+  create?: boolean;
+}
+
+export const STORE_FILE = 'jwtgate.sqlite';
+
+export function openSqliteStore(options: SqliteStoreOptions): Store {
+  const file = path.join(options.dataDir, STORE_FILE);
+  if (options.create === false && !fs.existsSync(file)) {
+    throw new StoreNotFoundError(`no store at ${file} (start the server once, or pass --data-dir)`);
+  }
+  // Private keys and password hashes live here: owner-only folder and files.
+  fs.mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+  let db: Database.Database;
+  try {
+    db = new Database(file, { timeout: 5000 });
+  } catch (err) {
+    throw new StoreError(`cannot open the store at ${file}: ${(err as Error).message}`, { cause: err });
+  }
+  for (const suffix of ['', '-wal', '-shm']) {
+    try {
+      fs.chmodSync(file + suffix, 0o600);
+    } catch {
+      // -wal/-shm appear with the first write; they inherit the umask until then.
+    }
+  }
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('foreign_keys = ON');
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version > SCHEMA_VERSION) {
+    db.close();
+    throw new StoreError(`the store at ${file} has schema ${version}, newer than this jwtgate (${SCHEMA_VERSION})`);
+  }
+  db.exec(SCHEMA);
+  db.pragma(`user_version = ${SCHEMA_VERSION}`);
+
+  const q = {
+    revision: db.prepare<[], { v: string }>(`SELECT v FROM meta WHERE k = 'revision'`),
+    bump: db.prepare(`UPDATE meta SET v = CAST(v AS INTEGER) + 1 WHERE k = 'revision'`),
+    getMeta: db.prepare<[string], { v: string | null }>(`SELECT v FROM meta WHERE k = ?`),
+    setMeta: db.prepare(`INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v`),
+    getUser: db.prepare<[string], UserRow>(`SELECT name, roles, password_hash FROM users WHERE name = ?`),
+    listUsers: db.prepare<[], UserRow>(`SELECT name, roles, password_hash FROM users ORDER BY name`),
+    countUsers: db.prepare<[], { n: number }>(`SELECT COUNT(*) AS n FROM users`),
+    insertUser: db.prepare(`INSERT INTO users (name, roles, password_hash) VALUES (?, ?, ?)`),
+    updateUser: db.prepare(`UPDATE users SET roles = ?, password_hash = ? WHERE name = ?`),
+    deleteUser: db.prepare(`DELETE FROM users WHERE name = ?`),
+    listKeys: db.prepare<[], KeyRow>(`SELECT * FROM keys ORDER BY created_at, kid`),
+    retireActive: db.prepare(`UPDATE keys SET state = 'retiring', not_after = ? WHERE state = 'active'`),
+    insertKey: db.prepare(
+      `INSERT INTO keys (kid, state, bits, created_at, not_after, public_jwk, private_key) VALUES (?, 'active', ?, ?, NULL, ?, ?)`,
+    ),
+    retireExpired: db.prepare(`UPDATE keys SET state = 'retired', private_key = NULL WHERE state = 'retiring' AND not_after <= ?`),
+  };
+
+  /** Runs a write and bumps the revision in the same IMMEDIATE transaction. */
+  function write<T>(fn: () => T): T {
+    const tx = db.transaction(() => {
+      const result = fn();
+      q.bump.run();
+      return result;
+    });
+    return tx.immediate();
+  }
+
+  let closed = false;
+  const store: Store = {
+    async revision() {
+      return Number(q.revision.get()?.v ?? 0);
+    },
+    async getProxyUrl() {
+      return q.getMeta.get('proxy_url')?.v ?? null;
+    },
+    async setProxyUrl(url) {
+      write(() => q.setMeta.run('proxy_url', url));
+    },
+    async getUser(name) {
+      const row = q.getUser.get(name);
+      return row ? toUser(row) : undefined;
+    },
+    async listUsers() {
+      return q.listUsers.all().map(toUser);
+    },
+    async countUsers() {
+      return q.countUsers.get()?.n ?? 0;
+    },
+    async upsertUser(name: string, patch: UserPatch) {
+      return write(() => {
+        const row = q.getUser.get(name);
+        const before: UserRecord = row ? toUser(row) : { name, roles: [], passwordHash: null };
+        const user: UserRecord = {
+          name,
+          roles: patch.roles ?? before.roles,
+          passwordHash: patch.passwordHash !== undefined ? patch.passwordHash : before.passwordHash,
+        };
+        if (row) q.updateUser.run(JSON.stringify(user.roles), user.passwordHash, name);
+        else q.insertUser.run(name, JSON.stringify(user.roles), user.passwordHash);
+        return { created: !row, user };
+      });
+    },
+    async createFirstUser(user) {
+      return write(() => {
+        if ((q.countUsers.get()?.n ?? 0) > 0) return false;
+        q.insertUser.run(user.name, JSON.stringify(user.roles), user.passwordHash);
+        return true;
+      });
+    },
+    async deleteUser(name) {
+      return write(() => q.deleteUser.run(name).changes > 0);
+    },
+    async listKeys() {
+      return q.listKeys.all().map(toKey);
+    },
+    async activateKey(key, retiringNotAfter) {
+      write(() => {
+        q.retireActive.run(retiringNotAfter);
+        q.insertKey.run(key.kid, key.bits, key.createdAt, key.publicJwk, key.privateKey);
+      });
+    },
+    async retireExpiredKeys(now) {
+      // Read-only check first: most polls find nothing and must not bump the revision.
+      const due = q.listKeys.all().some((k) => k.state === 'retiring' && k.not_after !== null && k.not_after <= now);
+      if (!due) return 0;
+      return write(() => q.retireExpired.run(now).changes);
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      db.close();
+    },
+  };
+  return store;
+}
