@@ -14,6 +14,8 @@ export interface VerifyOptions {
   now?: () => number;
   /** Allowed clock skew, seconds. */
   clockToleranceSeconds?: number;
+  /** Oldest acceptable iat, seconds; also refuses an iat in the future. */
+  maxTokenAgeSeconds?: number;
 }
 
 export async function verifyToken(token: string, keys: KeySet, options: VerifyOptions): Promise<Identity> {
@@ -29,6 +31,7 @@ export async function verifyToken(token: string, keys: KeySet, options: VerifyOp
       ...(options.audience !== null ? { audience: options.audience } : {}),
       currentDate: new Date((options.now ?? Date.now)()),
       clockTolerance: options.clockToleranceSeconds ?? 5,
+      maxTokenAge: options.maxTokenAgeSeconds ?? 86_400,
       requiredClaims: ['sub', 'exp', 'iat'],
     });
     const roles = payload['authorities'];

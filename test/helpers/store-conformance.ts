@@ -1,0 +1,118 @@
+/**
+ * The one conformance suite every Store backend must pass (SQLite today, Redis next): call
+ * `storeConformance('name', factory)` from a test file per backend.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { Store } from '../../server/store/index.js';
+
+export interface StoreFactory {
+  /** A fresh, empty store. */
+  create(): Promise<Store>;
+  /** A second handle on the same data (another process would see this). */
+  reopen(store: Store): Promise<Store>;
+}
+
+const key = (kid: string, createdAt = 1) => ({ kid, bits: 2048, createdAt, publicJwk: JSON.stringify({ kty: 'RSA', kid }), privateKey: `pem-${kid}` });
+
+export function storeConformance(name: string, factory: StoreFactory): void {
+  describe(`Store conformance: ${name}`, () => {
+    it('starts empty: no proxy URL, no users, no keys', async () => {
+      const store = await factory.create();
+      assert.equal(await store.getProxyUrl(), null);
+      assert.deepEqual(await store.listUsers(), []);
+      assert.equal(await store.countUsers(), 0);
+      assert.deepEqual(await store.listKeys(), []);
+      await store.close();
+    });
+
+    it('stores and clears the proxy URL, and every write bumps the revision', async () => {
+      const store = await factory.create();
+      const r0 = await store.revision();
+      await store.setProxyUrl('http://example.test:81/base');
+      assert.equal(await store.getProxyUrl(), 'http://example.test:81/base');
+      const r1 = await store.revision();
+      assert.ok(r1 > r0);
+      await store.setProxyUrl(null);
+      assert.equal(await store.getProxyUrl(), null);
+      assert.ok((await store.revision()) > r1);
+      await store.close();
+    });
+
+    it('creates, patches and deletes users', async () => {
+      const store = await factory.create();
+      const created = await store.upsertUser('alice', { roles: ['ROLE_USER'], passwordHash: 'h1' });
+      assert.equal(created.created, true);
+      assert.deepEqual(created.user, { name: 'alice', roles: ['ROLE_USER'], passwordHash: 'h1' });
+      const rolesOnly = await store.upsertUser('alice', { roles: ['ROLE_A', 'ROLE_USER'] });
+      assert.equal(rolesOnly.created, false);
+      assert.deepEqual(await store.getUser('alice'), { name: 'alice', roles: ['ROLE_A', 'ROLE_USER'], passwordHash: 'h1' });
+      await store.upsertUser('alice', { passwordHash: 'h2' });
+      assert.equal((await store.getUser('alice'))?.passwordHash, 'h2');
+      const bare = await store.upsertUser('bob', {});
+      assert.deepEqual(bare.user, { name: 'bob', roles: [], passwordHash: null });
+      assert.deepEqual((await store.listUsers()).map((u) => u.name), ['alice', 'bob']);
+      assert.equal(await store.deleteUser('bob'), true);
+      assert.equal(await store.deleteUser('bob'), false);
+      assert.equal(await store.getUser('bob'), undefined);
+      assert.equal(await store.countUsers(), 1);
+      await store.close();
+    });
+
+    it('user names are case-sensitive and may hold any printable text', async () => {
+      const store = await factory.create();
+      await store.upsertUser('Zoë "x" \'; DROP TABLE users; --', { roles: ['R'] });
+      await store.upsertUser('zoë "x" \'; drop table users; --', { roles: ['S'] });
+      assert.equal(await store.countUsers(), 2);
+      assert.deepEqual((await store.getUser('Zoë "x" \'; DROP TABLE users; --'))?.roles, ['R']);
+      await store.close();
+    });
+
+    it('createFirstUser only succeeds on an empty user table', async () => {
+      const store = await factory.create();
+      assert.equal(await store.createFirstUser({ name: 'admin', roles: ['ROLE_ADMIN'], passwordHash: 'h' }), true);
+      assert.equal(await store.createFirstUser({ name: 'other', roles: [], passwordHash: 'h' }), false);
+      assert.deepEqual((await store.listUsers()).map((u) => u.name), ['admin']);
+      await store.close();
+    });
+
+    it('activates keys: exactly one active, the previous one retiring until notAfter, then retired without private key', async () => {
+      const store = await factory.create();
+      await store.activateKey(key('k1', 1), 1000);
+      await store.activateKey(key('k2', 2), 5000);
+      let keys = await store.listKeys();
+      assert.deepEqual(keys.map((k) => [k.kid, k.state, k.notAfter]), [['k1', 'retiring', 5000], ['k2', 'active', null]]);
+      assert.equal(await store.retireExpiredKeys(4999), 0);
+      assert.equal(await store.retireExpiredKeys(5000), 1);
+      keys = await store.listKeys();
+      assert.deepEqual(keys.map((k) => [k.kid, k.state, k.privateKey]), [['k1', 'retired', null], ['k2', 'active', 'pem-k2']]);
+      await assert.rejects(store.activateKey(key('k2', 3), 9000));
+      assert.equal((await store.listKeys()).filter((k) => k.state === 'active').length, 1);
+      await store.close();
+    });
+
+    it('a second handle sees every change and the revision moves for it', async () => {
+      const store = await factory.create();
+      const other = await factory.reopen(store);
+      const before = await other.revision();
+      await store.setProxyUrl('http://a.test');
+      await store.upsertUser('carol', { roles: ['ROLE_USER'] });
+      assert.ok((await other.revision()) > before);
+      assert.equal(await other.getProxyUrl(), 'http://a.test');
+      assert.deepEqual((await other.getUser('carol'))?.roles, ['ROLE_USER']);
+      await other.close();
+      await store.close();
+    });
+
+    it('data survives close and reopen', async () => {
+      const store = await factory.create();
+      await store.setProxyUrl('http://persist.test');
+      await store.upsertUser('dave', { roles: ['ROLE_USER'], passwordHash: 'h' });
+      const again = await factory.reopen(store);
+      await store.close();
+      assert.equal(await again.getProxyUrl(), 'http://persist.test');
+      assert.equal((await again.getUser('dave'))?.passwordHash, 'h');
+      await again.close();
+    });
+  });
+}

@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { hashPassword, identifyRequest, parseBasicAuthorization, PasswordVerifier } from '../../server/identity/index.js';
+import type { UserRecord } from '../../server/store/index.js';
+
+const header = (s: string) => `Basic ${Buffer.from(s).toString('base64')}`;
+
+describe('parseBasicAuthorization', () => {
+  it('splits at the first colon', () => {
+    assert.deepEqual(parseBasicAuthorization(header('alice:pa:ss')), { name: 'alice', password: 'pa:ss' });
+    assert.deepEqual(parseBasicAuthorization(`bAsIc ${Buffer.from('a:').toString('base64')}`), { name: 'a', password: '' });
+  });
+  it('refuses malformed headers', () => {
+    for (const bad of ['Basic', 'Basic !!!', header('no-colon'), header(':nouser'), 'Bearer abc', `Basic ${Buffer.from('a:b').toString('base64')}x`]) {
+      assert.equal(parseBasicAuthorization(bad), null, bad);
+    }
+  });
+});
+
+describe('PasswordVerifier', () => {
+  async function setup() {
+    const users = new Map<string, UserRecord>([['alice', { name: 'alice', roles: ['ROLE_USER'], passwordHash: await hashPassword('alice-password') }]]);
+    let lookups = 0;
+    const store = { getUser: async (name: string) => (lookups++, users.get(name)) };
+    return { users, store, verifier: new PasswordVerifier({ store }), lookups: () => lookups };
+  }
+
+  it('returns the identity for the right password, null otherwise', async () => {
+    const { verifier } = await setup();
+    assert.deepEqual({ ...(await verifier.verify({ name: 'alice', password: 'alice-password' })) }, { name: 'alice', roles: ['ROLE_USER'], via: 'basic' });
+    assert.equal(await verifier.verify({ name: 'alice', password: 'wrong' }), null);
+    assert.equal(await verifier.verify({ name: 'nobody', password: 'alice-password' }), null);
+  });
+
+  it('caches a successful check, and invalidate() makes a role change visible on the next request', async () => {
+    const { users, verifier, lookups } = await setup();
+    await verifier.verify({ name: 'alice', password: 'alice-password' });
+    await verifier.verify({ name: 'alice', password: 'alice-password' });
+    assert.equal(lookups(), 1);
+    users.set('alice', { ...users.get('alice')!, roles: ['ROLE_ADMIN'] });
+    verifier.invalidate();
+    assert.deepEqual((await verifier.verify({ name: 'alice', password: 'alice-password' }))?.roles, ['ROLE_ADMIN']);
+  });
+
+  it('a cached check expires', async () => {
+    const now = { t: 0 };
+    const { store } = await setup();
+    let lookups = 0;
+    const verifier = new PasswordVerifier({ store: { getUser: (n) => (lookups++, store.getUser(n)) }, cacheTtlMs: 1000, now: () => now.t });
+    await verifier.verify({ name: 'alice', password: 'alice-password' });
+    now.t = 1001;
+    await verifier.verify({ name: 'alice', password: 'alice-password' });
+    assert.equal(lookups, 2);
+  });
+});
+
+describe('identifyRequest', () => {
+  const passwords = { verify: async () => null };
+  it('anonymous without a header, insecure always, 401 for bad or unsupported credentials', async () => {
+    assert.equal((await identifyRequest(undefined, { insecure: false, passwords })).name, 'anonymousUser');
+    assert.deepEqual((await identifyRequest(header('a:b'), { insecure: true, passwords })).roles, ['ROLE_ADMIN', 'ROLE_ANONYMOUS', 'ROLE_USER']);
+    await assert.rejects(identifyRequest(header('a:b'), { insecure: false, passwords }), { code: 'ERR_UNAUTHORIZED' });
+    await assert.rejects(identifyRequest('Basic ???', { insecure: false, passwords }), { code: 'ERR_UNAUTHORIZED' });
+    await assert.rejects(identifyRequest('Bearer x.y.z', { insecure: false, passwords }), { code: 'ERR_UNAUTHORIZED' });
+  });
+});

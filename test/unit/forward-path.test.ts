@@ -1,0 +1,31 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { isProxyPath, parseTargetUrl, upstreamPath } from '../../server/proxy/index.js';
+
+describe('isProxyPath', () => {
+  it('matches /proxy, /proxy/... and /proxy?... only', () => {
+    for (const yes of ['/proxy', '/proxy/', '/proxy/a/b', '/proxy?x=1']) assert.equal(isProxyPath(yes), true, yes);
+    for (const no of ['/', '/proxyfoo', '/proxy-x', '/api/proxy', '/PROXY', 'http://h/proxy']) assert.equal(isProxyPath(no), false, no);
+  });
+});
+
+describe('upstreamPath', () => {
+  const root = parseTargetUrl('http://up.test');
+  const based = parseTargetUrl('http://up.test/base');
+
+  it('maps the rest of the path under the base path and keeps the query byte-for-byte', () => {
+    assert.equal(upstreamPath(root, '/proxy'), '/');
+    assert.equal(upstreamPath(root, '/proxy/'), '/');
+    assert.equal(upstreamPath(root, '/proxy/some/path?foo=bar'), '/some/path?foo=bar');
+    assert.equal(upstreamPath(root, '/proxy?x=%20y&&z=%zz'), '/?x=%20y&&z=%zz');
+    assert.equal(upstreamPath(based, '/proxy'), '/base');
+    assert.equal(upstreamPath(based, '/proxy/a%20b/c?q=../x'), '/base/a%20b/c?q=../x');
+    assert.equal(upstreamPath(based, '/proxy/a..b/.c/..d'), '/base/a..b/.c/..d');
+  });
+
+  for (const climb of ['/proxy/..', '/proxy/../admin', '/proxy/a/../../x', '/proxy/%2e%2e/x', '/proxy/%2E%2e/x', '/proxy/.%2e/x', '/proxy/%252e%252e/x', '/proxy/a%2f..%2f..%2fx', '/proxy/a/./b', '/proxy/a\\..\\b', '/proxy/a%5c..%5cb', '/proxy/%25252e%25252e/x']) {
+    it(`refuses ${climb}`, () => {
+      assert.throws(() => upstreamPath(based, climb), { code: 'ERR_FORBIDDEN_PATH', status: 400 });
+    });
+  }
+});

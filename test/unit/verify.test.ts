@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict';
+import { createHmac, createPublicKey } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { KeySet, mintToken, verifyToken } from '../../server/tokens/index.js';
+import { record, testKey } from '../helpers/keys.js';
+
+const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+
+describe('verifyToken', () => {
+  const opts = { issuer: 'https://gw.test', audience: null };
+
+  async function setup() {
+    const key = await testKey('a');
+    const keys = new KeySet([record(key)], Date.now());
+    const token = await mintToken(keys.active!, { name: 'alice', roles: ['ROLE_USER'] }, { ...opts, ttlSeconds: 60 });
+    return { key, keys, token };
+  }
+
+  it('accepts a token of its own and returns the identity', async () => {
+    const { keys, token } = await setup();
+    assert.deepEqual({ ...(await verifyToken(token, keys, opts)) }, { name: 'alice', roles: ['ROLE_USER'], via: 'bearer' });
+  });
+
+  it('accepts a token signed by a retiring key until its notAfter', async () => {
+    const { key, token } = await setup();
+    const now = Date.now();
+    const b = await testKey('b');
+    const keys = new KeySet([record(key, 'retiring', now + 60_000), record(b)], now);
+    assert.equal((await verifyToken(token, keys, opts)).name, 'alice');
+    const later = new KeySet([record(key, 'retiring', now + 60_000), record(b)], now + 60_000);
+    await assert.rejects(verifyToken(token, later, opts), { code: 'ERR_INVALID_TOKEN' });
+  });
+
+  const cases: Array<[string, (t: { token: string; keys: KeySet; key: Awaited<ReturnType<typeof testKey>> }) => Promise<[string, KeySet, Parameters<typeof verifyToken>[2]]>]> = [
+    ['expired', async ({ keys, token }) => [token, keys, { ...opts, now: () => Date.now() + 3_600_000 }]],
+    ['not yet valid (iat in the future)', async ({ keys }) => {
+      const t = await mintToken(keys.active!, { name: 'a', roles: [] }, { ...opts, ttlSeconds: 60, now: () => Date.now() + 600_000 });
+      return [t, keys, opts];
+    }],
+    ['wrong issuer', async ({ keys, token }) => [token, keys, { ...opts, issuer: 'https://other.test' }]],
+    ['wrong audience', async ({ keys, token }) => [token, keys, { ...opts, audience: 'reports' }]],
+    ['unknown kid', async ({ token }) => [token, new KeySet([record(await testKey('b'))], Date.now()), opts]],
+    ['alg none', async ({ keys, token }) => {
+      const [, payload] = token.split('.');
+      return [`${b64({ alg: 'none', typ: 'JWT', kid: keys.active!.kid })}.${payload}.`, keys, opts];
+    }],
+    ['HS512 signed with the public key', async ({ keys, token, key }) => {
+      const [, payload] = token.split('.');
+      const header = b64({ alg: 'HS512', typ: 'JWT', kid: key.kid });
+      const pem = createPublicKey(keys.active!.privateKey).export({ type: 'spki', format: 'pem' });
+      const sig = createHmac('sha512', pem).update(`${header}.${payload}`).digest('base64url');
+      return [`${header}.${payload}.${sig}`, keys, opts];
+    }],
+    ['tampered payload', async ({ keys, token }) => {
+      const [h, p, s] = token.split('.');
+      const claims = JSON.parse(Buffer.from(p!, 'base64url').toString()) as Record<string, unknown>;
+      claims['authorities'] = ['ROLE_ADMIN'];
+      return [`${h}.${b64(claims)}.${s}`, keys, opts];
+    }],
+    ['garbage', async ({ keys }) => ['not.a.jwt', keys, opts]],
+  ];
+  for (const [name, make] of cases) {
+    it(`rejects: ${name}`, async () => {
+      const [token, keys, options] = await make(await setup());
+      await assert.rejects(verifyToken(token, keys, options), { code: 'ERR_INVALID_TOKEN', status: 401 });
+    });
+  }
+});
