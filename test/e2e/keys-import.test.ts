@@ -1,0 +1,87 @@
+/** `jwtgate keys import`: the happy path on a live store, and every bad input leaves the store unchanged. */
+import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { decodeProtectedHeader } from 'jose';
+import { openStore } from '../../server/store/index.js';
+import { adminJson, startGateway } from '../helpers/gateway.js';
+import { runCli, tempDir } from '../helpers/process.js';
+
+function writeKey(dir: string, name: string, pem: string | Buffer, mode = 0o600): string {
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, pem, { mode });
+  return file;
+}
+
+const rsa = (bits: number, type: 'pkcs1' | 'pkcs8') => generateKeyPairSync('rsa', { modulusLength: bits }).privateKey.export({ type, format: 'pem' });
+
+describe('keys import', () => {
+  it('refuses bad keys with one line on stderr and exit code 2, leaving the store unchanged', async () => {
+    const dir = tempDir();
+    const dataDir = path.join(dir, 'data');
+    const first = await runCli(['keys', 'import', '--data-dir', dataDir, '--private-key', writeKey(dir, 'ok.pem', rsa(2048, 'pkcs8'))]);
+    assert.equal(first.code, 0, first.stderr);
+    const snapshot = async () => {
+      const store = openStore({ dataDir, create: false });
+      const state = JSON.stringify({ revision: await store.revision(), keys: await store.listKeys() });
+      await store.close();
+      return state;
+    };
+    const before = await snapshot();
+    const bad: Array<[string, string]> = [
+      ['missing file', path.join(dir, 'missing.pem')],
+      ['EC key', writeKey(dir, 'ec.pem', generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }))],
+      ['1024-bit RSA', writeKey(dir, 'short.pem', rsa(1024, 'pkcs8'))],
+      ['not a PEM', writeKey(dir, 'garbage.pem', 'hello')],
+      ['a directory', dir],
+    ];
+    if (process.getuid?.() !== 0) bad.push(['unreadable', writeKey(dir, 'unreadable.pem', rsa(2048, 'pkcs8'), 0o000)]);
+    for (const [what, file] of bad) {
+      const res = await runCli(['keys', 'import', '--data-dir', dataDir, '--private-key', file]);
+      assert.equal(res.code, 2, `${what}: ${res.stderr}`);
+      assert.equal(res.stderr.trim().split('\n').length, 1, `${what}: ${res.stderr}`);
+      assert.match(res.stderr, /^jwtgate: /);
+      assert.equal(res.stdout, '');
+    }
+    const again = await runCli(['keys', 'import', '--data-dir', dataDir, '--private-key', path.join(dir, 'ok.pem')]);
+    assert.equal(again.code, 2, 'the same key twice');
+    assert.equal(await snapshot(), before, 'the store changed');
+    const missingArg = await runCli(['keys', 'import', '--data-dir', dataDir]);
+    assert.equal(missingArg.code, 2);
+  });
+
+  it('imports a PKCS#1 key on a live gateway: it signs the next tokens, the old key stays published', async () => {
+    const gateway = await startGateway();
+    try {
+      const oldKid = (((await (await fetch(`${gateway.url}/.well-known/jwks.json`)).json()) as { keys: Array<{ kid: string }> }).keys[0]!).kid;
+      const file = writeKey(tempDir(), 'pkcs1.pem', rsa(3072, 'pkcs1'));
+      const res = await runCli(['keys', 'import', '--data-dir', gateway.dataDir, '--private-key', file]);
+      assert.equal(res.code, 0, res.stderr);
+      const newKid = res.stdout.trim();
+      assert.match(newKid, /^[\w-]{43}$/);
+      // The server polls the store (every 200 ms in tests): wait for the JWKS to show both keys.
+      let kids: string[] = [];
+      for (let i = 0; i < 50 && kids.length < 2; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        kids = ((await (await fetch(`${gateway.url}/.well-known/jwks.json`)).json()) as { keys: Array<{ kid: string }> }).keys.map((k) => k.kid);
+      }
+      assert.deepEqual(kids.sort(), [oldKid, newKid].sort());
+      // The next forwarded token is signed by the new key.
+      const http = await import('node:http');
+      let seen = '';
+      const upstream = http.createServer((req, r) => {
+        seen = req.headers.authorization ?? '';
+        r.end();
+      });
+      await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+      await adminJson(gateway, 'PUT', '/admin/proxy', { url: `http://127.0.0.1:${(upstream.address() as import('node:net').AddressInfo).port}` });
+      await fetch(`${gateway.url}/proxy/`);
+      upstream.close();
+      assert.equal(decodeProtectedHeader(seen.replace('Bearer ', '')).kid, newKid);
+    } finally {
+      await gateway.stop();
+    }
+  });
+});
