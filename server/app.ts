@@ -12,14 +12,11 @@ import type { Store } from './store/index.js';
 import { verifyToken } from './tokens/index.js';
 
 export interface AppDeps {
-  config: Pick<Config, 'insecure' | 'issuer' | 'audience' | 'minPasswordLength'>;
+  config: Pick<Config, 'insecure' | 'issuer' | 'audience' | 'minPasswordLength' | 'tokenTtlSeconds' | 'jwksMaxAgeSeconds' | 'keyEncryptionKey'>;
   store: Store;
   runtime: Runtime;
   log: Logger;
 }
-
-/** JWKS clients may cache this long; well under the default grace period of a retiring key. */
-export const JWKS_MAX_AGE_SECONDS = 60;
 
 export function createApp(deps: AppDeps): Express {
   const { config, runtime, log } = deps;
@@ -38,7 +35,7 @@ export function createApp(deps: AppDeps): Express {
   });
 
   app.get('/.well-known/jwks.json', (_req, res) => {
-    res.set('cache-control', `public, max-age=${JWKS_MAX_AGE_SECONDS}`).type('application/json').send(runtime.keys.jwksJson);
+    res.set('cache-control', `public, max-age=${config.jwksMaxAgeSeconds}`).type('application/json').send(runtime.keys.jwksJson);
   });
 
   app.use('/admin', createAdminRouter({ ...deps, authenticate: authenticate({ allowBearer: false }) }));

@@ -1,12 +1,13 @@
-/** First start: an `admin` user and a signing key, created only when the store has none. */
+/** First start: an `admin` user and a signing key, created only when the store has none; keys sealed when asked. */
 import { randomBytes } from 'node:crypto';
 import type { Config } from './config.js';
 import { hashPassword, ROLE_ADMIN, ROLE_USER } from './identity/index.js';
+import { keyEncryptionOf, scheduleNewKey } from './keys.js';
 import type { Logger } from './log.js';
 import type { Store } from './store/index.js';
-import { generateSigningKey } from './tokens/index.js';
+import { generateSigningKey, isSealed, openPrivateKey } from './tokens/index.js';
 
-export async function bootstrapStore(store: Store, config: Pick<Config, 'adminPassword'>, log: Pick<Logger, 'info' | 'warn'>): Promise<void> {
+export async function bootstrapStore(store: Store, config: Pick<Config, 'adminPassword' | 'keyEncryptionKey'>, log: Pick<Logger, 'info' | 'warn'>): Promise<void> {
   if ((await store.countUsers()) === 0) {
     const generated = config.adminPassword === null;
     const password = config.adminPassword ?? randomBytes(18).toString('base64url');
@@ -18,9 +19,16 @@ export async function bootstrapStore(store: Store, config: Pick<Config, 'adminPa
       log.info({ user: 'admin' }, 'created user admin with the password from JWTGATE_ADMIN_PASSWORD');
     }
   }
-  if (!(await store.listKeys()).some((k) => k.state === 'active')) {
-    const key = await generateSigningKey(2048);
-    await store.activateKey(key, Date.now());
+  const encryption = keyEncryptionOf(config);
+  const keys = await store.listKeys();
+  // Refuse to start with a wrong or missing encryption key rather than fail on the first request.
+  for (const key of keys) if (key.privateKey !== null) openPrivateKey(key.privateKey, encryption);
+  if (encryption && keys.some((k) => k.privateKey !== null && !isSealed(k.privateKey))) {
+    const sealed = await store.rewritePrivateKeys((_kid, stored) => (isSealed(stored) ? stored : encryption.seal(stored)));
+    log.info({ keys: sealed }, 'encrypted the stored private keys with JWTGATE_KEY_ENCRYPTION_KEY');
+  }
+  if (!keys.some((k) => k.state === 'active' || k.state === 'pending')) {
+    const key = await scheduleNewKey(store, await generateSigningKey(2048), { publishDelaySeconds: 0, graceSeconds: 0 }, encryption);
     log.info({ kid: key.kid }, 'generated RSA 2048 signing key');
   }
 }

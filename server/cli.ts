@@ -1,12 +1,16 @@
 #!/usr/bin/env node
 /**
- * jwtgate command line: serve | keys. Exit codes: 0 success, 2 bad input (one line on stderr),
+ * jwtgate command line: serve | keys | users | proxy | token. Exit codes: 0 success, 2 bad input (one line on stderr),
  * 1 any other failure.
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { loadConfig, OPTIONS, type Flags } from './config.js';
-import { importKeyCommand } from './commands/keys.js';
+import { configOf } from './commands/common.js';
+import { exportCommand, importCommand, listCommand, rotateCommand } from './commands/keys.js';
+import { getProxyCommand, setProxyCommand } from './commands/proxy.js';
+import { mintCommand, verifyCommand } from './commands/token.js';
+import { deleteUserCommand, listUsersCommand, setUserCommand } from './commands/users.js';
 import { GatewayError } from './errors.js';
 import { startGateway } from './gateway.js';
 import { createLogger } from './log.js';
@@ -64,16 +68,68 @@ withConfigOptions(program.command('serve').description('run the gateway'), OPTIO
     process.once('SIGINT', () => stop('SIGINT'));
   });
 
-const keys = program.command('keys').description('manage the signing keys');
-withConfigOptions(keys.command('import').description('import an RSA private key (PKCS#8 or PKCS#1 PEM, >= 2048 bits) and make it the active signing key'), ['dataDir', 'tokenTtlSeconds'])
+const example = (text: string) => `\nExample:\n${text.split('\n').map((l) => `  ${l}`).join('\n')}`;
+const KEY_OPTIONS = ['dataDir', 'tokenTtlSeconds', 'jwksMaxAgeSeconds'] as const;
+const timingOptions = (command: Command) =>
+  command
+    .option('--grace <seconds>', 'how long the previous key stays published after the new one signs (default: 2 x token TTL + 60)')
+    .option('--publish-delay <seconds>', 'how long the new key is published before it signs (default: max(JWKS max-age, 30) + 10)');
+
+const keys = program.command('keys').description('manage the signing keys (publish first, sign later)');
+timingOptions(withConfigOptions(keys.command('rotate').description('generate a new key pair; it signs after the publish delay, the previous key retires after the grace'), KEY_OPTIONS))
+  .option('--bits <bits>', 'RSA modulus length: 2048, 3072 or 4096', '2048')
+  .addHelpText('after', example('jwtgate keys rotate --data-dir ./data --bits 3072'))
+  .action(async (opts: { bits?: string; grace?: string; publishDelay?: string }, command: Command) => rotateCommand(configOf(flagsOf(command)), opts));
+timingOptions(withConfigOptions(keys.command('import').description('import an RSA private key (PKCS#8 or PKCS#1 PEM, >= 2048 bits) as the next signing key'), KEY_OPTIONS))
   .requiredOption('--private-key <file>', 'PEM file of the private key')
-  .option('--grace <seconds>', 'how long the previous key stays published (default: 2 x token TTL + 60)')
-  .addHelpText('after', '\nExample:\n  openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:3072 -out key.pem\n  jwtgate keys import --data-dir ./data --private-key key.pem')
-  .action(async (opts: { privateKey: string; grace?: string }, command: Command) => {
-    const config = loadConfig(flagsOf(command));
-    const kid = await importKeyCommand(config, opts.privateKey, opts.grace);
-    process.stdout.write(`${kid}\n`);
-  });
+  .addHelpText('after', example('openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:3072 -out key.pem\njwtgate keys import --data-dir ./data --private-key key.pem'))
+  .action(async (opts: { privateKey: string; grace?: string; publishDelay?: string }, command: Command) => importCommand(configOf(flagsOf(command)), opts.privateKey, opts));
+withConfigOptions(keys.command('list').description('list the keys: kid, state, bits, created, activates, notAfter'), ['dataDir'])
+  .option('--json', 'machine-readable output')
+  .addHelpText('after', example('jwtgate keys list --data-dir ./data --json'))
+  .action(async (opts: { json?: boolean }, command: Command) => listCommand(configOf(flagsOf(command)), opts.json === true));
+withConfigOptions(keys.command('export').description('print public key material: the active key as PEM, or the published JWKS'), ['dataDir'])
+  .option('--format <format>', 'pem or jwks', 'pem')
+  .option('--kid <kid>', 'one published key instead of the active key (pem) or all published keys (jwks)')
+  .addHelpText('after', example('jwtgate keys export --format pem --data-dir ./data > gateway.pem'))
+  .action(async (opts: { format?: string; kid?: string }, command: Command) => exportCommand(configOf(flagsOf(command)), opts.format, opts.kid));
+
+const users = program.command('users').description('manage the users (same rules as the admin API)');
+withConfigOptions(users.command('list').description('list users: name, whether a password is set, roles'), ['dataDir'])
+  .option('--json', 'machine-readable output')
+  .addHelpText('after', example('jwtgate users list --data-dir ./data'))
+  .action(async (opts: { json?: boolean }, command: Command) => listUsersCommand(configOf(flagsOf(command)), opts.json === true));
+withConfigOptions(users.command('set').argument('<name>', 'user name').description('create or update a user; the password is read from standard input, never from the command line'), ['dataDir', 'minPasswordLength'])
+  .option('--roles <roles>', 'comma-separated roles, replacing the current ones ("" for none)')
+  .option('--password-stdin', 'read the password from the first line of standard input')
+  .addHelpText('after', example("printf '%s\\n' \"$ALICE_PASSWORD\" | jwtgate users set Alice --roles ROLE_USER,ROLE_WONDERLAND --password-stdin"))
+  .action(async (name: string, opts: { roles?: string; passwordStdin?: boolean }, command: Command) => setUserCommand(configOf(flagsOf(command)), name, opts));
+withConfigOptions(users.command('delete').argument('<name>', 'user name').description('delete a user'), ['dataDir'])
+  .addHelpText('after', example('jwtgate users delete Alice --data-dir ./data'))
+  .action(async (name: string, _opts: unknown, command: Command) => deleteUserCommand(configOf(flagsOf(command)), name));
+
+const proxy = program.command('proxy').description('the proxy target URL');
+withConfigOptions(proxy.command('get').description('print the target URL, or (disabled)'), ['dataDir'])
+  .option('--json', 'machine-readable output')
+  .addHelpText('after', example('jwtgate proxy get --data-dir ./data'))
+  .action(async (opts: { json?: boolean }, command: Command) => getProxyCommand(configOf(flagsOf(command)), opts.json === true));
+withConfigOptions(proxy.command('set').argument('<url>', 'http(s)://host[:port][/base]').description('forward /proxy/* to URL'), ['dataDir'])
+  .addHelpText('after', example('jwtgate proxy set http://127.0.0.1:8000 --data-dir ./data'))
+  .action(async (url: string, _opts: unknown, command: Command) => setProxyCommand(configOf(flagsOf(command)), url));
+withConfigOptions(proxy.command('disable').description('stop forwarding: /proxy answers 501'), ['dataDir'])
+  .addHelpText('after', example('jwtgate proxy disable --data-dir ./data'))
+  .action(async (_opts: unknown, command: Command) => setProxyCommand(configOf(flagsOf(command)), null));
+
+const token = program.command('token').description('tokens for testing upstreams');
+withConfigOptions(token.command('mint').description('print a token signed by the active key'), ['dataDir', 'issuer', 'audience', 'tokenTtlSeconds'])
+  .requiredOption('--sub <name>', 'the sub claim')
+  .option('--roles <roles>', 'comma-separated authorities', '')
+  .option('--ttl <seconds>', 'lifetime (default: --token-ttl)')
+  .addHelpText('after', example('curl -H "Authorization: Bearer $(jwtgate token mint --sub Alice --roles ROLE_USER)" http://127.0.0.1:8000/whoami?mode=jwt'))
+  .action(async (opts: { sub?: string; roles?: string; ttl?: string }, command: Command) => mintCommand(configOf(flagsOf(command)), opts));
+withConfigOptions(token.command('verify').argument('<token>', 'a JWT').description("check a token against the store's published keys and print its claims, or why it fails"), ['dataDir', 'issuer', 'audience'])
+  .addHelpText('after', example('jwtgate token verify eyJhbGciOiJSUzUxMiIs... --data-dir ./data'))
+  .action(async (jwt: string, _opts: unknown, command: Command) => verifyCommand(configOf(flagsOf(command)), jwt));
 
 function fail(err: unknown): never {
   if (err instanceof CommanderError) {

@@ -32,6 +32,10 @@ export interface Config {
   pollIntervalMs: number;
   /** How long SIGTERM waits for in-flight requests, ms. */
   drainTimeoutMs: number;
+  /** JWKS response max-age, seconds: keep it below the publish delay of a rotation. */
+  jwksMaxAgeSeconds: number;
+  /** Seals private keys at rest (AES-256-GCM) when set; env only, never a flag. */
+  keyEncryptionKey: string | null;
   /** pino log level. */
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
@@ -61,6 +65,8 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'pollIntervalMs', flag: '--poll-interval <ms>', env: 'JWTGATE_POLL_INTERVAL', description: 'how often the server looks for store changes made by the CLI', defaultText: '1000' },
   { key: 'drainTimeoutMs', flag: '--drain-timeout <seconds>', env: 'JWTGATE_DRAIN_TIMEOUT', description: 'on SIGTERM, how long in-flight requests may take to finish', defaultText: '10' },
   { key: 'logLevel', flag: '--log-level <level>', env: 'JWTGATE_LOG_LEVEL', description: 'fatal|error|warn|info|debug|trace|silent', defaultText: 'info' },
+  { key: 'jwksMaxAgeSeconds', flag: '--jwks-max-age <seconds>', env: 'JWTGATE_JWKS_MAX_AGE', description: 'Cache-Control max-age of /.well-known/jwks.json (keep below the rotation publish delay)', defaultText: '60' },
+  { key: 'keyEncryptionKey', flag: null, env: 'JWTGATE_KEY_ENCRYPTION_KEY', description: 'encrypts private keys at rest (AES-256-GCM); at least 32 characters, e.g. `openssl rand -base64 32`', defaultText: '(none: keys stored in clear, file mode 0600)' },
   { key: 'adminPassword', flag: null, env: 'JWTGATE_ADMIN_PASSWORD', description: 'password of the admin user created on first start (random and printed once when unset)', defaultText: '(random)' },
 ];
 
@@ -146,6 +152,11 @@ export function loadConfig(flags: Flags, env: Env = processEnv()): Config {
   const adminPassword = adminPasswordRaw === undefined || adminPasswordRaw.value === '' ? null : String(adminPasswordRaw.value);
   if (adminPassword !== null && adminPassword.length < minPasswordLength) problems.push(`JWTGATE_ADMIN_PASSWORD must have at least ${minPasswordLength} characters`);
 
+  const jwksMaxAgeSeconds = int('jwksMaxAgeSeconds', 60, 0, 86_400);
+  const kekRaw = raw('keyEncryptionKey');
+  const keyEncryptionKey = kekRaw === undefined || kekRaw.value === '' ? null : String(kekRaw.value);
+  if (keyEncryptionKey !== null && keyEncryptionKey.length < 32) problems.push('JWTGATE_KEY_ENCRYPTION_KEY must have at least 32 characters (e.g. `openssl rand -base64 32`)');
+
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     host,
@@ -160,6 +171,8 @@ export function loadConfig(flags: Flags, env: Env = processEnv()): Config {
     minPasswordLength,
     pollIntervalMs,
     drainTimeoutMs,
+    jwksMaxAgeSeconds,
+    keyEncryptionKey,
     logLevel,
   };
 }

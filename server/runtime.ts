@@ -9,11 +9,12 @@ import { PasswordVerifier } from './identity/index.js';
 import type { Logger } from './log.js';
 import { parseTargetUrl, type TargetUrl } from './proxy/index.js';
 import type { Store } from './store/index.js';
-import { KeySet, TokenMinter } from './tokens/index.js';
+import { keyEncryptionOf } from './keys.js';
+import { KeySet, TokenMinter, type KeyEncryption } from './tokens/index.js';
 
 export interface RuntimeOptions {
   store: Store;
-  config: Pick<Config, 'issuer' | 'audience' | 'tokenTtlSeconds' | 'pollIntervalMs'>;
+  config: Pick<Config, 'issuer' | 'audience' | 'tokenTtlSeconds' | 'pollIntervalMs' | 'keyEncryptionKey'>;
   log: Pick<Logger, 'info' | 'warn' | 'error'>;
   now?: () => number;
 }
@@ -27,6 +28,7 @@ export class Runtime {
   readonly #log: RuntimeOptions['log'];
   readonly #now: () => number;
   readonly #pollIntervalMs: number;
+  readonly #encryption: KeyEncryption | null;
   #revision = -1;
   #timer: NodeJS.Timeout | undefined;
   #refreshing: Promise<void> | undefined;
@@ -36,6 +38,7 @@ export class Runtime {
     this.#log = options.log;
     this.#now = options.now ?? Date.now;
     this.#pollIntervalMs = options.config.pollIntervalMs;
+    this.#encryption = keyEncryptionOf(options.config);
     this.keys = new KeySet([], this.#now());
     this.minter = new TokenMinter({
       issuer: options.config.issuer,
@@ -56,10 +59,11 @@ export class Runtime {
 
   async #reload(): Promise<void> {
     const now = this.#now();
-    const expired = this.keys.nextExpiry !== null && this.keys.nextExpiry <= now;
-    if (expired) await this.#store.retireExpiredKeys(now);
+    // A pending key due to sign, or a retiring key past its notAfter: apply it (any process may).
+    const due = this.keys.nextChange !== null && this.keys.nextChange <= now;
+    if (due) await this.#store.advanceKeys(now);
     const revision = await this.#store.revision();
-    if (revision === this.#revision && !expired) return;
+    if (revision === this.#revision && !due) return;
     this.#revision = revision;
 
     const url = await this.#store.getProxyUrl();
@@ -70,7 +74,7 @@ export class Runtime {
       this.target = null;
     }
 
-    const keys = new KeySet(await this.#store.listKeys(), now);
+    const keys = new KeySet(await this.#store.listKeys(), now, this.#encryption);
     if (keys.fingerprint !== this.keys.fingerprint) {
       if (keys.active?.kid !== this.keys.active?.kid) this.#log.info({ kid: keys.active?.kid ?? null }, 'signing key changed');
       this.keys = keys;

@@ -41,7 +41,7 @@ if os.environ.get("PUBLIC_KEY_FILE"):
             public_key_pem = f.read()
         jwt.algorithms.RSAAlgorithm(jwt.algorithms.RSAAlgorithm.SHA512).prepare_key(public_key_pem)
     except (OSError, ValueError, jwt.PyJWTError) as err:
-        print(f"{os.environ['PUBLIC_KEY_FILE']}: not a PEM public key ({err})", file=sys.stderr)
+        print(f"PUBLIC_KEY_FILE={os.environ['PUBLIC_KEY_FILE']}: not a readable PEM public key ({err})", file=sys.stderr)
         sys.exit(2)
 elif os.environ.get("JWKS_URL"):
     # Caches the key set; a token with an unknown kid triggers a refetch.

@@ -1,27 +1,29 @@
 /** /admin/*: the proxy target and the users (ROLE_ADMIN, JSON in and out). */
 import express, { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { Config } from '../config.js';
-import { InvalidInputError, LastAdminError, NotFoundError, UnsupportedMediaTypeError } from '../errors.js';
-import { hashPassword, ROLE_ADMIN, validatePassword, validateRoles, validateUserName } from '../identity/index.js';
+import { InvalidInputError, UnsupportedMediaTypeError } from '../errors.js';
+import { ROLE_ADMIN } from '../identity/index.js';
+import { keyEncryptionOf, parseBits, publicKeyInfo, rotateKey, rotationTiming } from '../keys.js';
 import type { Logger } from '../log.js';
 import { requireRole } from '../policy.js';
 import { parseTargetUrl } from '../proxy/index.js';
 import type { Runtime } from '../runtime.js';
-import type { Store, UserRecord } from '../store/index.js';
+import type { Store } from '../store/index.js';
+import { publicUser, removeUser, saveUser } from '../users.js';
 
 export interface AdminDeps {
   store: Store;
   runtime: Pick<Runtime, 'refresh'>;
-  config: Pick<Config, 'minPasswordLength'>;
+  config: Pick<Config, 'minPasswordLength' | 'tokenTtlSeconds' | 'jwksMaxAgeSeconds' | 'keyEncryptionKey'>;
   authenticate: RequestHandler;
   log: Pick<Logger, 'info'>;
 }
 
-export const publicUser = (user: UserRecord) => ({ name: user.name, roles: user.roles, hasPassword: user.passwordHash !== null });
-
 /** A browser form cannot send application/json cross-site without a preflight: the admin API accepts nothing else. */
 function requireJson(req: Request, _res: Response, next: NextFunction): void {
-  if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'DELETE' || req.method === 'OPTIONS') return next();
+  const hasBody = (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0') || req.headers['transfer-encoding'] !== undefined;
+  // PUT always carries a JSON document; other methods may come without a body (POST /keys/rotate).
+  if (!hasBody && req.method !== 'PUT') return next();
   if (!req.is('application/json')) return next(new UnsupportedMediaTypeError('the body must be application/json'));
   next();
 }
@@ -58,32 +60,34 @@ export function createAdminRouter(deps: AdminDeps): Router {
   });
 
   router.put('/users/:name', async (req, res) => {
-    const name = validateUserName(req.params['name']);
     const body = objectBody(req, ['password', 'roles']);
-    const roles = body['roles'] === undefined ? undefined : validateRoles(body['roles']);
-    const password = body['password'] === undefined ? undefined : validatePassword(body['password'], config.minPasswordLength);
-    if (roles !== undefined && !roles.includes(ROLE_ADMIN)) await refuseLastAdminRemoval(store, name);
-    const passwordHash = password === undefined ? undefined : await hashPassword(password);
-    const { created, user } = await store.upsertUser(name, { ...(roles ? { roles } : {}), ...(passwordHash ? { passwordHash } : {}) });
+    const { created, user } = await saveUser(store, req.params['name'], body, config);
     await runtime.refresh();
-    log.info({ actor: req.identity?.name, action: created ? 'user.create' : 'user.update', target: name, roles: user.roles, passwordChanged: password !== undefined }, 'user saved');
+    log.info({ actor: req.identity?.name, action: created ? 'user.create' : 'user.update', target: user.name, roles: user.roles, passwordChanged: body['password'] !== undefined }, 'user saved');
     res.status(created ? 201 : 200).json(publicUser(user));
   });
 
   router.delete('/users/:name', async (req, res) => {
     const name = req.params['name'] ?? '';
-    await refuseLastAdminRemoval(store, name);
-    if (!(await store.deleteUser(name))) throw new NotFoundError(`no user ${JSON.stringify(name)}`);
+    await removeUser(store, name);
     await runtime.refresh();
     log.info({ actor: req.identity?.name, action: 'user.delete', target: name }, 'user deleted');
     res.status(204).end();
   });
 
-  return router;
-}
+  router.get('/keys', async (_req, res) => {
+    res.json((await store.listKeys()).map(publicKeyInfo));
+  });
 
-/** Nobody could administer the gateway any more (except through the CLI): refuse. */
-async function refuseLastAdminRemoval(store: Pick<Store, 'listUsers'>, name: string): Promise<void> {
-  const admins = (await store.listUsers()).filter((u) => u.roles.includes(ROLE_ADMIN) && u.passwordHash !== null);
-  if (admins.length === 1 && admins[0]!.name === name) throw new LastAdminError(`${name} is the last administrator with a password`);
+  router.post('/keys/rotate', async (req, res) => {
+    const body = req.body === undefined ? {} : objectBody(req, ['bits', 'grace', 'publishDelay']);
+    const bits = parseBits(body['bits'] as number | undefined);
+    const timing = rotationTiming(config, { publishDelay: body['publishDelay'] as number | undefined, grace: body['grace'] as number | undefined });
+    const key = await rotateKey(store, bits, timing, keyEncryptionOf(config));
+    await runtime.refresh();
+    log.info({ actor: req.identity?.name, action: 'key.rotate', target: key.kid, bits, ...timing }, 'signing key rotated');
+    res.status(201).json(publicKeyInfo(key));
+  });
+
+  return router;
 }

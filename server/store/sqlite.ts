@@ -20,9 +20,10 @@ CREATE TABLE IF NOT EXISTS users (
 );
 CREATE TABLE IF NOT EXISTS keys (
   kid TEXT PRIMARY KEY,
-  state TEXT NOT NULL CHECK (state IN ('active', 'retiring', 'retired')),
+  state TEXT NOT NULL CHECK (state IN ('pending', 'active', 'retiring', 'retired')),
   bits INTEGER NOT NULL,
   created_at INTEGER NOT NULL,
+  activates_at INTEGER,
   not_after INTEGER,
   public_jwk TEXT NOT NULL,
   private_key TEXT
@@ -41,6 +42,7 @@ interface KeyRow {
   state: KeyState;
   bits: number;
   created_at: number;
+  activates_at: number | null;
   not_after: number | null;
   public_jwk: string;
   private_key: string | null;
@@ -52,6 +54,7 @@ const toKey = (row: KeyRow): KeyRecord => ({
   state: row.state,
   bits: row.bits,
   createdAt: row.created_at,
+  activatesAt: row.activates_at,
   notAfter: row.not_after,
   publicJwk: row.public_jwk,
   privateKey: row.private_key,
@@ -108,11 +111,19 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     updateUser: db.prepare(`UPDATE users SET roles = ?, password_hash = ? WHERE name = ?`),
     deleteUser: db.prepare(`DELETE FROM users WHERE name = ?`),
     listKeys: db.prepare<[], KeyRow>(`SELECT * FROM keys ORDER BY created_at, kid`),
-    retireActive: db.prepare(`UPDATE keys SET state = 'retiring', not_after = ? WHERE state = 'active'`),
-    insertKey: db.prepare(
-      `INSERT INTO keys (kid, state, bits, created_at, not_after, public_jwk, private_key) VALUES (?, 'active', ?, ?, NULL, ?, ?)`,
+    dropPending: db.prepare(`UPDATE keys SET state = 'retired', private_key = NULL WHERE state = 'pending'`),
+    setActiveNotAfter: db.prepare(`UPDATE keys SET not_after = ? WHERE state = 'active'`),
+    insertPending: db.prepare(
+      `INSERT INTO keys (kid, state, bits, created_at, activates_at, not_after, public_jwk, private_key) VALUES (?, 'pending', ?, ?, ?, NULL, ?, ?)`,
+    ),
+    duePending: db.prepare<[number], { kid: string }>(`SELECT kid FROM keys WHERE state = 'pending' AND activates_at <= ? ORDER BY activates_at DESC LIMIT 1`),
+    demoteActive: db.prepare(`UPDATE keys SET state = 'retiring', not_after = COALESCE(not_after, ?) WHERE state = 'active'`),
+    promote: db.prepare(`UPDATE keys SET state = 'active' WHERE kid = ?`),
+    countDue: db.prepare<[number, number], { n: number }>(
+      `SELECT COUNT(*) AS n FROM keys WHERE (state = 'pending' AND activates_at <= ?) OR (state = 'retiring' AND not_after <= ?)`,
     ),
     retireExpired: db.prepare(`UPDATE keys SET state = 'retired', private_key = NULL WHERE state = 'retiring' AND not_after <= ?`),
+    setPrivateKey: db.prepare(`UPDATE keys SET private_key = ? WHERE kid = ?`),
   };
 
   /** Runs a write and bumps the revision in the same IMMEDIATE transaction. */
@@ -173,17 +184,38 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     async listKeys() {
       return q.listKeys.all().map(toKey);
     },
-    async activateKey(key, retiringNotAfter) {
+    async scheduleKey(key, activatesAt, predecessorNotAfter, now) {
       write(() => {
-        q.retireActive.run(retiringNotAfter);
-        q.insertKey.run(key.kid, key.bits, key.createdAt, key.publicJwk, key.privateKey);
+        q.dropPending.run();
+        q.setActiveNotAfter.run(predecessorNotAfter);
+        q.insertPending.run(key.kid, key.bits, key.createdAt, activatesAt, key.publicJwk, key.privateKey);
+      });
+      await store.advanceKeys(now);
+    },
+    async advanceKeys(now) {
+      // Read-only check first: most polls find nothing due and must not bump the revision.
+      if ((q.countDue.get(now, now)?.n ?? 0) === 0) return 0;
+      return write(() => {
+        let changed = 0;
+        const due = q.duePending.get(now);
+        if (due) {
+          changed += q.demoteActive.run(now).changes;
+          changed += q.promote.run(due.kid).changes;
+        }
+        changed += q.retireExpired.run(now).changes;
+        return changed;
       });
     },
-    async retireExpiredKeys(now) {
-      // Read-only check first: most polls find nothing and must not bump the revision.
-      const due = q.listKeys.all().some((k) => k.state === 'retiring' && k.not_after !== null && k.not_after <= now);
-      if (!due) return 0;
-      return write(() => q.retireExpired.run(now).changes);
+    async rewritePrivateKeys(map) {
+      return write(() => {
+        let changed = 0;
+        for (const row of q.listKeys.all()) {
+          if (row.private_key === null) continue;
+          const next = map(row.kid, row.private_key);
+          if (next !== row.private_key) changed += q.setPrivateKey.run(next, row.kid).changes;
+        }
+        return changed;
+      });
     },
     async close() {
       if (closed) return;

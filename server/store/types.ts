@@ -17,7 +17,12 @@ export interface UserPatch {
   passwordHash?: string | null;
 }
 
-export type KeyState = 'active' | 'retiring' | 'retired';
+/**
+ * pending: published in the JWKS, not signing yet (publish first, sign later);
+ * active: signs new tokens (exactly one); retiring: published until notAfter, no longer signing;
+ * retired: not published, private key erased.
+ */
+export type KeyState = 'pending' | 'active' | 'retiring' | 'retired';
 
 export interface KeyRecord {
   kid: string;
@@ -25,13 +30,17 @@ export interface KeyRecord {
   bits: number;
   /** ms since epoch. */
   createdAt: number;
-  /** ms since epoch; set when the key leaves the active state: published until then. */
+  /** ms since epoch: when a pending key starts signing. */
+  activatesAt: number | null;
+  /** ms since epoch: set once a successor is scheduled; the key is published until then. */
   notAfter: number | null;
   /** Public JWK as JSON text. */
   publicJwk: string;
-  /** PKCS#8 PEM private key; null once retired (erased). */
+  /** PKCS#8 PEM private key (sealed when a key-encryption key is configured); null once retired. */
   privateKey: string | null;
 }
+
+export type NewKeyRecord = Omit<KeyRecord, 'state' | 'notAfter' | 'activatesAt'>;
 
 export interface Store {
   /** Increases on every write by any process. */
@@ -51,12 +60,20 @@ export interface Store {
 
   listKeys(): Promise<KeyRecord[]>;
   /**
-   * Inserts `key` as the active key and moves the previous active key to `retiring` with
-   * `notAfter = retiringNotAfter`, in one transaction.
+   * Schedules `key` to become the active key at `activatesAt` (pending and published until then)
+   * and sets the current active key's `notAfter` to `predecessorNotAfter`; a key still pending
+   * from an earlier rotation is retired (it never signed anything). One transaction. Then runs
+   * `advanceKeys(now)`, so a key due now is active on return.
    */
-  activateKey(key: Omit<KeyRecord, 'state' | 'notAfter'>, retiringNotAfter: number): Promise<void>;
-  /** Moves retiring keys whose notAfter <= now to `retired` and erases their private key. */
-  retireExpiredKeys(now: number): Promise<number>;
+  scheduleKey(key: NewKeyRecord, activatesAt: number, predecessorNotAfter: number, now: number): Promise<void>;
+  /**
+   * Applies due transitions: a pending key whose activatesAt <= now becomes active (the active
+   * one retiring); retiring keys whose notAfter <= now become retired, private key erased.
+   * Returns the number of keys changed (0 writes nothing).
+   */
+  advanceKeys(now: number): Promise<number>;
+  /** Replaces the stored private key material of every key (e.g. sealing it at rest). */
+  rewritePrivateKeys(map: (kid: string, privateKey: string) => string): Promise<number>;
 
   close(): Promise<void>;
 }

@@ -2,4 +2,5 @@ export { generateSigningKey, importPrivateKeyPem, publicJwkOf, KEY_BITS, MIN_KEY
 export { KeySet, type JwkSet, type SigningKey } from './keyset.js';
 export { mintToken, TokenMinter, type MintOptions } from './mint.js';
 export { verifyToken, type VerifyOptions } from './verify.js';
-export { NoSigningKeyError } from './errors.js';
+export { NoSigningKeyError, KeyEncryptionError } from './errors.js';
+export { KeyEncryption, isSealed, openPrivateKey, sealPrivateKey } from './key-encryption.js';

@@ -10,7 +10,7 @@ import type { KeyRecord } from '../store/index.js';
 export const MIN_KEY_BITS = 2048;
 export const KEY_BITS = [2048, 3072, 4096] as const;
 
-export type NewKey = Omit<KeyRecord, 'state' | 'notAfter'>;
+export type NewKey = Omit<KeyRecord, 'state' | 'notAfter' | 'activatesAt'> & { privateKey: string };
 
 /** The public JWK published for a key (RS512, signature use). */
 export function publicJwkOf(privateOrPublic: KeyObject, kid: string): JWK {

@@ -6,6 +6,7 @@
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import type { JWK } from 'jose';
 import type { KeyRecord } from '../store/index.js';
+import { openPrivateKey, type KeyEncryption } from './key-encryption.js';
 
 export interface SigningKey {
   kid: string;
@@ -25,13 +26,19 @@ export class KeySet {
   readonly jwksJson: string;
   /** Identifies this set of keys and states; a different value means the keys changed. */
   readonly fingerprint: string;
-  /** Earliest notAfter of a published retiring key (when this set must be rebuilt), or null. */
-  readonly nextExpiry: number | null;
+  /** When this set must be rebuilt: the earliest pending activation or retiring notAfter, or null. */
+  readonly nextChange: number | null;
 
-  constructor(records: readonly KeyRecord[], now: number) {
-    const publishedRecords = records.filter((r) => r.state === 'active' || (r.state === 'retiring' && r.notAfter !== null && r.notAfter > now));
+  /**
+   * Published: pending keys (publish first, sign later), the active key, and retiring keys until
+   * their notAfter. Throws KeyEncryptionError when the active key is sealed and cannot be opened.
+   */
+  constructor(records: readonly KeyRecord[], now: number, encryption: KeyEncryption | null = null) {
+    const publishedRecords = records.filter(
+      (r) => r.state === 'pending' || r.state === 'active' || (r.state === 'retiring' && r.notAfter !== null && r.notAfter > now),
+    );
     const active = records.find((r) => r.state === 'active' && r.privateKey !== null);
-    this.active = active ? { kid: active.kid, privateKey: createPrivateKey(active.privateKey!) } : null;
+    this.active = active ? { kid: active.kid, privateKey: createPrivateKey(openPrivateKey(active.privateKey!, encryption)) } : null;
     const published = new Map<string, KeyObject>();
     const jwks: JWK[] = [];
     for (const r of publishedRecords) {
@@ -43,7 +50,9 @@ export class KeySet {
     this.jwks = { keys: jwks };
     this.jwksJson = JSON.stringify(this.jwks);
     this.fingerprint = publishedRecords.map((r) => `${r.kid}:${r.state}`).join(',');
-    const expiries = publishedRecords.filter((r) => r.state === 'retiring').map((r) => r.notAfter!);
-    this.nextExpiry = expiries.length > 0 ? Math.min(...expiries) : null;
+    const changes = publishedRecords.flatMap((r) =>
+      r.state === 'pending' && r.activatesAt !== null ? [r.activatesAt] : r.state === 'retiring' ? [r.notAfter!] : [],
+    );
+    this.nextChange = changes.length > 0 ? Math.min(...changes) : null;
   }
 }

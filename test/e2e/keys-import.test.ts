@@ -52,35 +52,42 @@ describe('keys import', () => {
     assert.equal(missingArg.code, 2);
   });
 
-  it('imports a PKCS#1 key on a live gateway: it signs the next tokens, the old key stays published', async () => {
+  it('imports a PKCS#1 key on a live gateway: published first, signing after the publish delay, the old key still published', async () => {
     const gateway = await startGateway();
+    const http = await import('node:http');
+    let seen = '';
+    const upstream = http.createServer((req, r) => {
+      seen = req.headers.authorization ?? '';
+      r.end();
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    const kidOfNextToken = async () => {
+      await fetch(`${gateway.url}/proxy/`);
+      return decodeProtectedHeader(seen.replace('Bearer ', '')).kid;
+    };
     try {
+      await adminJson(gateway, 'PUT', '/admin/proxy', { url: `http://127.0.0.1:${(upstream.address() as import('node:net').AddressInfo).port}` });
       const oldKid = (((await (await fetch(`${gateway.url}/.well-known/jwks.json`)).json()) as { keys: Array<{ kid: string }> }).keys[0]!).kid;
       const file = writeKey(tempDir(), 'pkcs1.pem', rsa(3072, 'pkcs1'));
-      const res = await runCli(['keys', 'import', '--data-dir', gateway.dataDir, '--private-key', file]);
+      const res = await runCli(['keys', 'import', '--data-dir', gateway.dataDir, '--private-key', file, '--publish-delay', '3']);
       assert.equal(res.code, 0, res.stderr);
       const newKid = res.stdout.trim();
       assert.match(newKid, /^[\w-]{43}$/);
-      // The server polls the store (every 200 ms in tests): wait for the JWKS to show both keys.
+      // The server polls the store (every 200 ms in tests): the JWKS shows both keys well within 5 s...
       let kids: string[] = [];
       for (let i = 0; i < 50 && kids.length < 2; i++) {
         await new Promise((r) => setTimeout(r, 100));
         kids = ((await (await fetch(`${gateway.url}/.well-known/jwks.json`)).json()) as { keys: Array<{ kid: string }> }).keys.map((k) => k.kid);
       }
       assert.deepEqual(kids.sort(), [oldKid, newKid].sort());
-      // The next forwarded token is signed by the new key.
-      const http = await import('node:http');
-      let seen = '';
-      const upstream = http.createServer((req, r) => {
-        seen = req.headers.authorization ?? '';
-        r.end();
-      });
-      await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
-      await adminJson(gateway, 'PUT', '/admin/proxy', { url: `http://127.0.0.1:${(upstream.address() as import('node:net').AddressInfo).port}` });
-      await fetch(`${gateway.url}/proxy/`);
-      upstream.close();
-      assert.equal(decodeProtectedHeader(seen.replace('Bearer ', '')).kid, newKid);
+      // ...while the old key still signs: publish first, sign later.
+      assert.equal(await kidOfNextToken(), oldKid);
+      await new Promise((r) => setTimeout(r, 3500));
+      assert.equal(await kidOfNextToken(), newKid);
+      kids = ((await (await fetch(`${gateway.url}/.well-known/jwks.json`)).json()) as { keys: Array<{ kid: string }> }).keys.map((k) => k.kid);
+      assert.deepEqual(kids.sort(), [oldKid, newKid].sort(), 'the old key stays published for the grace period');
     } finally {
+      upstream.close();
       await gateway.stop();
     }
   });

@@ -76,18 +76,44 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       await store.close();
     });
 
-    it('activates keys: exactly one active, the previous one retiring until notAfter, then retired without private key', async () => {
+    it('schedules keys: published pending, then active at activatesAt, predecessor retiring until notAfter, then retired without private key', async () => {
       const store = await factory.create();
-      await store.activateKey(key('k1', 1), 1000);
-      await store.activateKey(key('k2', 2), 5000);
+      await store.scheduleKey(key('k1', 1), 100, 100, 100);
+      assert.deepEqual((await store.listKeys()).map((k) => [k.kid, k.state]), [['k1', 'active']]);
+      await store.scheduleKey(key('k2', 2), 1000, 5000, 200);
       let keys = await store.listKeys();
+      assert.deepEqual(keys.map((k) => [k.kid, k.state, k.activatesAt, k.notAfter]), [['k1', 'active', 100, 5000], ['k2', 'pending', 1000, null]]);
+      const revision = await store.revision();
+      assert.equal(await store.advanceKeys(999), 0);
+      assert.equal(await store.revision(), revision, 'nothing due: no write');
+      assert.ok((await store.advanceKeys(1000)) >= 2);
+      keys = await store.listKeys();
       assert.deepEqual(keys.map((k) => [k.kid, k.state, k.notAfter]), [['k1', 'retiring', 5000], ['k2', 'active', null]]);
-      assert.equal(await store.retireExpiredKeys(4999), 0);
-      assert.equal(await store.retireExpiredKeys(5000), 1);
+      assert.equal(keys.filter((k) => k.state === 'active').length, 1);
+      assert.equal(await store.advanceKeys(4999), 0);
+      assert.equal(await store.advanceKeys(5000), 1);
       keys = await store.listKeys();
       assert.deepEqual(keys.map((k) => [k.kid, k.state, k.privateKey]), [['k1', 'retired', null], ['k2', 'active', 'pem-k2']]);
-      await assert.rejects(store.activateKey(key('k2', 3), 9000));
-      assert.equal((await store.listKeys()).filter((k) => k.state === 'active').length, 1);
+      await assert.rejects(store.scheduleKey(key('k2', 3), 9000, 9000, 6000), 'a kid is never inserted twice');
+      await store.close();
+    });
+
+    it('a second rotation while one is pending retires the pending key (it never signed)', async () => {
+      const store = await factory.create();
+      await store.scheduleKey(key('k1', 1), 0, 0, 0);
+      await store.scheduleKey(key('k2', 2), 1000, 2000, 10);
+      await store.scheduleKey(key('k3', 3), 1500, 2500, 20);
+      assert.deepEqual((await store.listKeys()).map((k) => [k.kid, k.state, k.privateKey]), [['k1', 'active', 'pem-k1'], ['k2', 'retired', null], ['k3', 'pending', 'pem-k3']]);
+      await store.advanceKeys(1500);
+      assert.deepEqual((await store.listKeys()).map((k) => [k.kid, k.state, k.notAfter]), [['k1', 'retiring', 2500], ['k2', 'retired', null], ['k3', 'active', null]]);
+      await store.close();
+    });
+
+    it('rewrites private key material', async () => {
+      const store = await factory.create();
+      await store.scheduleKey(key('k1', 1), 0, 0, 0);
+      assert.equal(await store.rewritePrivateKeys((kid, pem) => `sealed(${kid},${pem})`), 1);
+      assert.equal((await store.listKeys())[0]!.privateKey, 'sealed(k1,pem-k1)');
       await store.close();
     });
 

@@ -53,7 +53,7 @@ describe('KeySet', () => {
     const set = new KeySet([record(a, 'retired', now - 1), record(b, 'retiring', now + 10), record(c, 'active')], now);
     assert.equal(set.active?.kid, c.kid);
     assert.deepEqual(set.jwks.keys.map((k) => k.kid), [b.kid, c.kid]);
-    assert.equal(set.nextExpiry, now + 10);
+    assert.equal(set.nextChange, now + 10);
     for (const k of set.jwks.keys) {
       assert.deepEqual(Object.keys(k).sort(), ['alg', 'e', 'kid', 'kty', 'n', 'use']);
     }

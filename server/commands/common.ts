@@ -1,0 +1,40 @@
+/** Helpers shared by the CLI commands: the store, output formats, stdin. */
+import { loadConfig, type Config, type Flags } from '../config.js';
+import { openStore, type Store } from '../store/index.js';
+
+/** Opens the existing store (a missing one is bad input: exit 2), applies due key transitions, runs `fn`, closes. */
+export async function withStore<T>(config: Pick<Config, 'dataDir'>, fn: (store: Store) => Promise<T>, options: { create?: boolean } = {}): Promise<T> {
+  const store = openStore({ dataDir: config.dataDir, create: options.create ?? false });
+  try {
+    await store.advanceKeys(Date.now());
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+export function configOf(flags: Flags): Config {
+  return loadConfig(flags);
+}
+
+/** A plain text table, columns padded; `rows` includes the header. */
+export function table(rows: readonly (readonly string[])[]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')).join('\n') + '\n';
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** The first line of standard input, without its line ending (for --password-stdin). */
+export async function readFirstLine(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8').split(/\r?\n/)[0] ?? '';
+}
+
+export function splitList(raw: string | undefined): string[] | undefined {
+  if (raw === undefined) return undefined;
+  return raw === '' ? [] : raw.split(',').map((s) => s.trim());
+}

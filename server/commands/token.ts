@@ -1,0 +1,27 @@
+/** `jwtgate token mint|verify`: tokens for testing upstreams, checked against the store's published keys. */
+import type { Config } from '../config.js';
+import { InvalidInputError } from '../errors.js';
+import { validateRoles } from '../identity/index.js';
+import { keyEncryptionOf } from '../keys.js';
+import { KeySet, mintToken, NoSigningKeyError, verifyToken } from '../tokens/index.js';
+import { printJson, splitList, withStore } from './common.js';
+
+type TokenConfig = Pick<Config, 'dataDir' | 'issuer' | 'audience' | 'tokenTtlSeconds' | 'keyEncryptionKey'>;
+
+export async function mintCommand(config: TokenConfig, flags: { sub?: string; roles?: string; ttl?: string }): Promise<void> {
+  const sub = flags.sub ?? '';
+  if (sub === '' || sub.length > 128 || /[\u0000-\u001f\u007f]/.test(sub)) throw new InvalidInputError('--sub must be a non-empty name without control characters');
+  const roles = validateRoles(splitList(flags.roles) ?? []);
+  const ttl = flags.ttl === undefined ? config.tokenTtlSeconds : Number(flags.ttl);
+  if (!Number.isInteger(ttl) || ttl < 1 || ttl > 86_400) throw new InvalidInputError(`--ttl must be 1 to 86400 seconds, got ${JSON.stringify(flags.ttl)}`);
+  const keys = await withStore(config, async (store) => new KeySet(await store.listKeys(), Date.now(), keyEncryptionOf(config)));
+  if (!keys.active) throw new NoSigningKeyError('the store has no active signing key (start the server once, or run keys rotate)');
+  process.stdout.write(`${await mintToken(keys.active, { name: sub, roles }, { issuer: config.issuer, audience: config.audience, ttlSeconds: ttl })}\n`);
+}
+
+export async function verifyCommand(config: TokenConfig, token: string): Promise<void> {
+  const keys = await withStore(config, async (store) => new KeySet((await store.listKeys()).map((k) => ({ ...k, privateKey: null })), Date.now()));
+  const identity = await verifyToken(token.trim(), keys, { issuer: config.issuer, audience: config.audience });
+  const payload = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
+  printJson({ valid: true, kid: JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString('utf8')).kid, sub: identity.name, authorities: identity.roles, claims: payload });
+}
