@@ -91,6 +91,8 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
+  // Erased private keys (retired, re-sealed) are overwritten on disk, not left in free pages.
+  db.pragma('secure_delete = ON');
   const version = db.pragma('user_version', { simple: true }) as number;
   if (version > SCHEMA_VERSION) {
     db.close();
@@ -134,6 +136,11 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
       return result;
     });
     return tx.immediate();
+  }
+
+  /** Old page images in the WAL may still hold erased key material: fold them into the file now. */
+  function purgeWal(): void {
+    db.pragma('wal_checkpoint(TRUNCATE)');
   }
 
   let closed = false;
@@ -190,12 +197,13 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
         q.setActiveNotAfter.run(predecessorNotAfter);
         q.insertPending.run(key.kid, key.bits, key.createdAt, activatesAt, key.publicJwk, key.privateKey);
       });
+      purgeWal();
       await store.advanceKeys(now);
     },
     async advanceKeys(now) {
       // Read-only check first: most polls find nothing due and must not bump the revision.
       if ((q.countDue.get(now, now)?.n ?? 0) === 0) return 0;
-      return write(() => {
+      const changed = write(() => {
         let changed = 0;
         const due = q.duePending.get(now);
         if (due) {
@@ -205,17 +213,21 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
         changed += q.retireExpired.run(now).changes;
         return changed;
       });
+      purgeWal();
+      return changed;
     },
     async rewritePrivateKeys(map) {
-      return write(() => {
-        let changed = 0;
+      const changed = write(() => {
+        let n = 0;
         for (const row of q.listKeys.all()) {
           if (row.private_key === null) continue;
           const next = map(row.kid, row.private_key);
-          if (next !== row.private_key) changed += q.setPrivateKey.run(next, row.kid).changes;
+          if (next !== row.private_key) n += q.setPrivateKey.run(next, row.kid).changes;
         }
-        return changed;
+        return n;
       });
+      purgeWal();
+      return changed;
     },
     async close() {
       if (closed) return;
