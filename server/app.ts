@@ -6,13 +6,17 @@ import type { Config } from './config.js';
 import { NotFoundError } from './errors.js';
 import { createPassportAuthenticator } from './identity/index.js';
 import type { Logger } from './log.js';
+import type { AuditLog } from './audit.js';
+import { forwardedOf, type SelfAddress } from './proxy/index.js';
 import { sendError } from './respond.js';
 import type { Runtime } from './runtime.js';
 import type { Store } from './store/index.js';
 import { verifyToken } from './tokens/index.js';
 
 export interface AppDeps {
-  config: Pick<Config, 'insecure' | 'issuer' | 'audience' | 'minPasswordLength' | 'tokenTtlSeconds' | 'jwksMaxAgeSeconds' | 'keyEncryptionKey'>;
+  audit: AuditLog;
+  self: () => SelfAddress;
+  config: Pick<Config, 'insecure' | 'issuer' | 'audience' | 'minPasswordLength' | 'tokenTtlSeconds' | 'jwksMaxAgeSeconds' | 'keyEncryptionKey' | 'trustProxy'>;
   store: Store;
   runtime: Runtime;
   log: Logger;
@@ -28,6 +32,7 @@ export function createApp(deps: AppDeps): Express {
     insecure: config.insecure,
     passwords: runtime.passwords,
     verifyBearer: (token) => verifyToken(token, runtime.keys, { issuer: config.issuer, audience: config.audience }),
+    clientAddressOf: (req) => forwardedOf(req, config.trustProxy).clientAddress,
   });
 
   app.get('/healthz', (_req, res) => {

@@ -6,6 +6,7 @@
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { ConfigError } from './errors.js';
+import { parseTrustProxy, type TrustProxy } from './proxy/trust-proxy.js';
 
 export interface Config {
   /** Interface to listen on. */
@@ -16,6 +17,24 @@ export interface Config {
   dataDir: string;
   /** Every caller is anonymousUser with ROLE_ADMIN, ROLE_ANONYMOUS, ROLE_USER. */
   insecure: boolean;
+  /** --insecure is refused on a non-loopback host unless this is set too. */
+  allowInsecureRemote: boolean;
+  /** Peers whose X-Forwarded-* are believed. */
+  trustProxy: TrustProxy;
+  /** Largest request head (request line + headers), bytes; 431 beyond. */
+  maxHeaderSize: number;
+  /** Time a client has to send the whole request head, ms (slow-loris bound). */
+  headersTimeoutMs: number;
+  /** Idle time after which a client socket is closed, ms. */
+  idleTimeoutMs: number;
+  /** Keep-alive time between two requests on one connection, ms. */
+  keepAliveTimeoutMs: number;
+  /** Largest proxied request body, bytes; 0 = no limit. 413 beyond. */
+  maxBodyBytes: number;
+  /** Failed logins per minute per user name and per client address before 429. */
+  maxLoginFailures: number;
+  /** JSON-lines audit log of admin changes. */
+  auditLogFile: string;
   /** Lifetime of minted tokens, seconds. */
   tokenTtlSeconds: number;
   /** `iss` claim of minted tokens, checked on forwarded tokens. */
@@ -57,6 +76,15 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'port', flag: '--port <port>', env: 'JWTGATE_PORT', description: 'TCP port to listen on (0: any free port)', defaultText: '8080' },
   { key: 'dataDir', flag: '--data-dir <dir>', env: 'JWTGATE_DATA_DIR', description: 'folder of the embedded SQLite store', defaultText: './data' },
   { key: 'insecure', flag: '--insecure', env: 'JWTGATE_INSECURE', description: 'no security: every caller is anonymousUser with ROLE_ADMIN, ROLE_ANONYMOUS, ROLE_USER', defaultText: 'false' },
+  { key: 'allowInsecureRemote', flag: '--allow-insecure-remote', env: 'JWTGATE_ALLOW_INSECURE_REMOTE', description: 'allow --insecure on a non-loopback --host', defaultText: 'false' },
+  { key: 'trustProxy', flag: '--trust-proxy <cidrs|hops>', env: 'JWTGATE_TRUST_PROXY', description: 'peers whose X-Forwarded-For/-Proto/-Host are believed: comma-separated IPs/CIDRs, or a hop count', defaultText: 'none' },
+  { key: 'maxHeaderSize', flag: '--max-header-size <bytes>', env: 'JWTGATE_MAX_HEADER_SIZE', description: 'largest request head; 431 beyond', defaultText: '16384' },
+  { key: 'headersTimeoutMs', flag: '--headers-timeout <seconds>', env: 'JWTGATE_HEADERS_TIMEOUT', description: 'time a client has to send the request head (slow-loris bound); 408 after it', defaultText: '10' },
+  { key: 'idleTimeoutMs', flag: '--idle-timeout <seconds>', env: 'JWTGATE_IDLE_TIMEOUT', description: 'close a client socket idle this long (must exceed --upstream-timeout)', defaultText: 'upstream timeout + 10' },
+  { key: 'keepAliveTimeoutMs', flag: '--keep-alive-timeout <seconds>', env: 'JWTGATE_KEEP_ALIVE_TIMEOUT', description: 'idle keep-alive time between two requests on a connection', defaultText: '5' },
+  { key: 'maxBodyBytes', flag: '--max-body-size <bytes>', env: 'JWTGATE_MAX_BODY_SIZE', description: 'largest proxied request body, 413 beyond; 0 = no limit', defaultText: '0' },
+  { key: 'maxLoginFailures', flag: '--max-login-failures <n>', env: 'JWTGATE_MAX_LOGIN_FAILURES', description: 'failed logins per minute per user name and per client address before 429', defaultText: '10' },
+  { key: 'auditLogFile', flag: '--audit-log <file>', env: 'JWTGATE_AUDIT_LOG', description: 'JSON-lines audit log of admin changes (API and CLI)', defaultText: '<data-dir>/audit.log' },
   { key: 'tokenTtlSeconds', flag: '--token-ttl <seconds>', env: 'JWTGATE_TOKEN_TTL', description: 'lifetime of minted tokens (exp - iat)', defaultText: '300' },
   { key: 'issuer', flag: '--issuer <url>', env: 'JWTGATE_ISSUER', description: 'iss claim of minted tokens', defaultText: 'jwtgate' },
   { key: 'audience', flag: '--audience <aud>', env: 'JWTGATE_AUDIENCE', description: 'aud claim of minted tokens (none by default)', defaultText: '(none)' },
@@ -157,12 +185,37 @@ export function loadConfig(flags: Flags, env: Env = processEnv()): Config {
   const keyEncryptionKey = kekRaw === undefined || kekRaw.value === '' ? null : String(kekRaw.value);
   if (keyEncryptionKey !== null && keyEncryptionKey.length < 32) problems.push('JWTGATE_KEY_ENCRYPTION_KEY must have at least 32 characters (e.g. `openssl rand -base64 32`)');
 
+  const allowInsecureRemoteRaw = raw('allowInsecureRemote');
+  const allowInsecureRemote = allowInsecureRemoteRaw === undefined ? false : bool(allowInsecureRemoteRaw.value, allowInsecureRemoteRaw.name, problems);
+  if (insecure && !isLoopbackHost(host) && !allowInsecureRemote) {
+    problems.push(`--insecure makes every caller an administrator: refused on the non-loopback host ${host} unless --allow-insecure-remote is given too`);
+  }
+  const trustParsed = parseTrustProxy(str('trustProxy', ''));
+  if (typeof trustParsed === 'string') problems.push(trustParsed);
+  const maxHeaderSize = int('maxHeaderSize', 16_384, 1024, 1_048_576);
+  const headersTimeoutMs = int('headersTimeoutMs', 10, 1, 600) * 1000;
+  const idleTimeoutMs = int('idleTimeoutMs', upstreamTimeoutMs / 1000 + 10, 1, 7200) * 1000;
+  if (idleTimeoutMs <= upstreamTimeoutMs) problems.push('--idle-timeout must be longer than --upstream-timeout (a client waiting for a slow upstream is idle)');
+  const keepAliveTimeoutMs = int('keepAliveTimeoutMs', 5, 1, 600) * 1000;
+  const maxBodyBytes = int('maxBodyBytes', 0, 0, Number.MAX_SAFE_INTEGER);
+  const maxLoginFailures = int('maxLoginFailures', 10, 1, 100_000);
+  const auditLogRaw = str('auditLogFile', '');
+
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     host,
     port,
     dataDir: path.resolve(dataDirRaw),
     insecure,
+    allowInsecureRemote,
+    trustProxy: trustParsed as TrustProxy,
+    maxHeaderSize,
+    headersTimeoutMs,
+    idleTimeoutMs,
+    keepAliveTimeoutMs,
+    maxBodyBytes,
+    maxLoginFailures,
+    auditLogFile: auditLogRaw === '' ? path.join(path.resolve(dataDirRaw), 'audit.log') : path.resolve(auditLogRaw),
     tokenTtlSeconds,
     issuer,
     audience,

@@ -84,6 +84,21 @@ export class PayloadTooLargeError extends GatewayError {
   override readonly code = 'ERR_PAYLOAD_TOO_LARGE';
 }
 
+export class TooManyRequestsError extends GatewayError {
+  override readonly status = 429;
+  override readonly code = 'ERR_TOO_MANY_LOGIN_FAILURES';
+  override readonly headers: Readonly<Record<string, string>>;
+  constructor(message: string, retryAfterSeconds: number) {
+    super(message);
+    this.headers = { 'retry-after': String(retryAfterSeconds) };
+  }
+}
+
+export class LoopDetectedError extends GatewayError {
+  override readonly status = 508;
+  override readonly code = 'ERR_LOOP_DETECTED';
+}
+
 export class UnsupportedMediaTypeError extends GatewayError {
   override readonly status = 415;
   override readonly code = 'ERR_UNSUPPORTED_MEDIA_TYPE';

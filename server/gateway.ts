@@ -3,7 +3,9 @@ import type { AddressInfo } from 'node:net';
 import { createApp } from './app.js';
 import { bootstrapStore } from './bootstrap.js';
 import { isLoopbackHost, type Config } from './config.js';
+import { openAuditLog } from './audit.js';
 import { createHttpServer } from './http.js';
+import { viaName } from './proxy/index.js';
 import type { Logger } from './log.js';
 import { Runtime } from './runtime.js';
 import { openStore } from './store/index.js';
@@ -26,13 +28,15 @@ export async function startGateway(config: Config, log: Logger): Promise<Running
     if (config.insecure) {
       log.warn(`--insecure: every caller is anonymousUser with ROLE_ADMIN, ROLE_ANONYMOUS, ROLE_USER${isLoopbackHost(config.host) ? '' : ` and ${config.host} is not a loopback address`}`);
     }
-    const app = createApp({ config, store, runtime, log });
-    const { server, forwarder } = createHttpServer({ config, runtime, app, log });
-    server.headersTimeout = 20_000;
+    let listeningPort = config.port;
+    const audit = openAuditLog(config.auditLogFile);
+    const app = createApp({ config, store, runtime, log, audit, self: () => ({ port: listeningPort, names: [config.host] }) });
+    const { server, forwarder } = createHttpServer({ config, runtime, app, log, viaName: viaName(await store.deploymentId()) });
+    server.headersTimeout = config.headersTimeoutMs;
     // Streaming uploads may legitimately take long: no whole-request deadline, but idle sockets are cut.
     server.requestTimeout = 0;
-    server.timeout = Math.max(config.upstreamTimeoutMs + 5_000, 30_000);
-    server.keepAliveTimeout = 5_000;
+    server.timeout = config.idleTimeoutMs;
+    server.keepAliveTimeout = config.keepAliveTimeoutMs;
 
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -42,6 +46,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Running
       });
     });
     const { port } = server.address() as AddressInfo;
+    listeningPort = port;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
     const url = `http://${host}:${port}`;
     log.info(`listening on ${url}`);

@@ -5,18 +5,20 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Express } from 'express';
 import type { Config } from './config.js';
-import { BadRequestError, ProxyDisabledError } from './errors.js';
+import { BadRequestError, LoopDetectedError, ProxyDisabledError } from './errors.js';
 import { identifyRequest } from './identity/index.js';
 import type { Logger } from './log.js';
-import { Forwarder, isProxyPath, upstreamPath, upstreamRequestHeaders } from './proxy/index.js';
+import { forwardedOf, Forwarder, hasLooped, isProxyPath, requestBody, upstreamPath, upstreamRequestHeaders } from './proxy/index.js';
 import { sendError } from './respond.js';
 import type { Runtime } from './runtime.js';
 
 export interface HttpServerDeps {
-  config: Pick<Config, 'insecure' | 'upstreamTimeoutMs'>;
+  config: Pick<Config, 'insecure' | 'upstreamTimeoutMs' | 'trustProxy' | 'maxBodyBytes' | 'maxHeaderSize'>;
   runtime: Runtime;
   app: Express;
   log: Logger;
+  /** This deployment's Via pseudonym (loop detection). */
+  viaName: string;
 }
 
 export interface GatewayHttpServer {
@@ -24,34 +26,34 @@ export interface GatewayHttpServer {
   forwarder: Forwarder;
 }
 
-function forwardedHost(req: IncomingMessage): string {
-  const host = req.headers.host;
-  if (host) return host;
-  const { localAddress, localPort } = req.socket;
-  return localAddress?.includes(':') ? `[${localAddress}]:${localPort}` : `${localAddress}:${localPort}`;
-}
-
 export function createHttpServer(deps: HttpServerDeps): GatewayHttpServer {
-  const { config, runtime, app, log } = deps;
+  const { config, runtime, app, log, viaName } = deps;
   const forwarder = new Forwarder({ timeoutMs: config.upstreamTimeoutMs });
   const passwords = runtime.passwords;
+  const ownVia = `1.1 ${viaName}`;
 
   async function proxy(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const target = runtime.target;
     if (target === null) throw new ProxyDisabledError();
-    const identity = await identifyRequest(req.headers.authorization, { insecure: config.insecure, passwords });
+    if (hasLooped(req.headers.via, viaName)) throw new LoopDetectedError('this request already went through this gateway: the proxy target points back at it');
+    const forwarded = forwardedOf(req, config.trustProxy);
+    const identity = await identifyRequest(req.headers.authorization, { insecure: config.insecure, passwords, clientAddress: forwarded.clientAddress });
     const path = upstreamPath(target, req.url!);
+    const body = requestBody(req, config.maxBodyBytes);
     const token = await runtime.minter.mint(identity);
+    const incomingVia = req.headers.via;
     const headers = upstreamRequestHeaders(req.rawHeaders, req.headers.connection, {
       authorization: `Bearer ${token}`,
-      forwardedProto: 'encrypted' in req.socket && req.socket.encrypted ? 'https' : 'http',
-      forwardedHost: forwardedHost(req),
-      forwardedFor: req.socket.remoteAddress ?? '',
+      forwardedProto: forwarded.proto,
+      forwardedHost: forwarded.host,
+      forwardedFor: forwarded.forwardedFor,
+      via: incomingVia === undefined ? ownVia : `${Array.isArray(incomingVia) ? incomingVia.join(', ') : incomingVia}, ${ownVia}`,
     });
-    await forwarder.forward(req, res, { origin: target.origin, path, headers });
+    await forwarder.forward(req, res, { origin: target.origin, path, headers, body });
   }
 
-  const server = http.createServer((req, res) => {
+  // Check header/idle deadlines every second (Node's default is 30 s, too coarse for slow-loris).
+  const server = http.createServer({ maxHeaderSize: config.maxHeaderSize, connectionsCheckingInterval: 1000 }, (req, res) => {
     const url = req.url ?? '';
     if (isProxyPath(url)) {
       proxy(req, res).catch((err: unknown) => sendError(res, err, 'plain', log));

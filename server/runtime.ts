@@ -5,7 +5,7 @@
  * change by another process (the CLI).
  */
 import type { Config } from './config.js';
-import { PasswordVerifier } from './identity/index.js';
+import { LoginThrottle, PasswordVerifier } from './identity/index.js';
 import type { Logger } from './log.js';
 import { parseTargetUrl, type TargetUrl } from './proxy/index.js';
 import type { Store } from './store/index.js';
@@ -14,7 +14,7 @@ import { KeySet, TokenMinter, type KeyEncryption } from './tokens/index.js';
 
 export interface RuntimeOptions {
   store: Store;
-  config: Pick<Config, 'issuer' | 'audience' | 'tokenTtlSeconds' | 'pollIntervalMs' | 'keyEncryptionKey'>;
+  config: Pick<Config, 'issuer' | 'audience' | 'tokenTtlSeconds' | 'pollIntervalMs' | 'keyEncryptionKey' | 'maxLoginFailures'>;
   log: Pick<Logger, 'info' | 'warn' | 'error'>;
   now?: () => number;
 }
@@ -24,6 +24,7 @@ export class Runtime {
   keys: KeySet;
   readonly minter: TokenMinter;
   readonly passwords: PasswordVerifier;
+  readonly throttle: LoginThrottle;
   readonly #store: Store;
   readonly #log: RuntimeOptions['log'];
   readonly #now: () => number;
@@ -46,7 +47,8 @@ export class Runtime {
       ttlSeconds: options.config.tokenTtlSeconds,
       now: this.#now,
     });
-    this.passwords = new PasswordVerifier({ store: options.store, now: this.#now });
+    this.throttle = new LoginThrottle({ limit: options.config.maxLoginFailures, now: this.#now });
+    this.passwords = new PasswordVerifier({ store: options.store, now: this.#now, throttle: this.throttle });
   }
 
   /** Reloads whatever changed in the store. Concurrent calls share one reload. */
@@ -80,9 +82,11 @@ export class Runtime {
       this.keys = keys;
       this.minter.setKey(keys.active);
     }
-    // Users or roles may have changed: no cached password check or token outlives the change.
+    // Users or roles may have changed: no cached password check or token outlives the change,
+    // and a password reset (e.g. `jwtgate users set NAME --password-stdin`) lifts any throttle.
     this.passwords.invalidate();
     this.minter.clear();
+    this.throttle.clear();
   }
 
   /** Polls the store for changes made by other processes. */

@@ -1,12 +1,13 @@
 /** /admin/*: the proxy target and the users (ROLE_ADMIN, JSON in and out). */
 import express, { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { Config } from '../config.js';
-import { InvalidInputError, UnsupportedMediaTypeError } from '../errors.js';
+import type { AuditLog } from '../audit.js';
+import { InvalidInputError, InvalidTargetUrlError, UnsupportedMediaTypeError } from '../errors.js';
 import { ROLE_ADMIN } from '../identity/index.js';
 import { keyEncryptionOf, parseBits, publicKeyInfo, rotateKey, rotationTiming } from '../keys.js';
 import type { Logger } from '../log.js';
 import { requireRole } from '../policy.js';
-import { parseTargetUrl } from '../proxy/index.js';
+import { isSelfTarget, parseTargetUrl, type SelfAddress } from '../proxy/index.js';
 import type { Runtime } from '../runtime.js';
 import type { Store } from '../store/index.js';
 import { publicUser, removeUser, saveUser } from '../users.js';
@@ -17,6 +18,9 @@ export interface AdminDeps {
   config: Pick<Config, 'minPasswordLength' | 'tokenTtlSeconds' | 'jwksMaxAgeSeconds' | 'keyEncryptionKey'>;
   authenticate: RequestHandler;
   log: Pick<Logger, 'info'>;
+  audit: AuditLog;
+  /** Where the gateway listens, to refuse a target pointing back at it. */
+  self: () => SelfAddress;
 }
 
 /** A browser form cannot send application/json cross-site without a preflight: the admin API accepts nothing else. */
@@ -37,7 +41,8 @@ function objectBody(req: Request, allowed: readonly string[]): Record<string, un
 }
 
 export function createAdminRouter(deps: AdminDeps): Router {
-  const { store, runtime, config, log } = deps;
+  const { store, runtime, config, log, audit } = deps;
+  const actor = (req: Request) => req.identity?.name ?? 'unknown';
   const router = Router();
   router.use(deps.authenticate, requireRole(ROLE_ADMIN), requireJson, express.json({ limit: '64kb', strict: true }));
 
@@ -48,10 +53,16 @@ export function createAdminRouter(deps: AdminDeps): Router {
   router.put('/proxy', async (req, res) => {
     const body = objectBody(req, ['url']);
     if (!('url' in body)) throw new InvalidInputError('missing field url (a URL, or null to disable the proxy)');
-    const url = body['url'] === null ? null : parseTargetUrl(body['url']).href;
+    const target = body['url'] === null ? null : parseTargetUrl(body['url']);
+    const self = deps.self();
+    if (target && isSelfTarget(target, { port: self.port, names: [...self.names, req.hostname ?? ''] })) {
+      throw new InvalidTargetUrlError('url points at this gateway itself: requests would loop');
+    }
+    const url = target?.href ?? null;
     await store.setProxyUrl(url);
+    audit.record({ actor: actor(req), action: url === null ? 'proxy.disable' : 'proxy.set', target: url });
     await runtime.refresh();
-    log.info({ actor: req.identity?.name, action: 'proxy.set', url }, 'proxy target changed');
+    log.info({ actor: actor(req), action: 'proxy.set', url }, 'proxy target changed');
     res.json({ url });
   });
 
@@ -62,16 +73,19 @@ export function createAdminRouter(deps: AdminDeps): Router {
   router.put('/users/:name', async (req, res) => {
     const body = objectBody(req, ['password', 'roles']);
     const { created, user } = await saveUser(store, req.params['name'], body, config);
+    const action = created ? 'user.create' : 'user.update';
+    audit.record({ actor: actor(req), action, target: user.name, details: { roles: user.roles, passwordChanged: body['password'] !== undefined } });
     await runtime.refresh();
-    log.info({ actor: req.identity?.name, action: created ? 'user.create' : 'user.update', target: user.name, roles: user.roles, passwordChanged: body['password'] !== undefined }, 'user saved');
+    log.info({ actor: actor(req), action, target: user.name }, 'user saved');
     res.status(created ? 201 : 200).json(publicUser(user));
   });
 
   router.delete('/users/:name', async (req, res) => {
     const name = req.params['name'] ?? '';
     await removeUser(store, name);
+    audit.record({ actor: actor(req), action: 'user.delete', target: name });
     await runtime.refresh();
-    log.info({ actor: req.identity?.name, action: 'user.delete', target: name }, 'user deleted');
+    log.info({ actor: actor(req), action: 'user.delete', target: name }, 'user deleted');
     res.status(204).end();
   });
 
@@ -84,8 +98,9 @@ export function createAdminRouter(deps: AdminDeps): Router {
     const bits = parseBits(body['bits'] as number | undefined);
     const timing = rotationTiming(config, { publishDelay: body['publishDelay'] as number | undefined, grace: body['grace'] as number | undefined });
     const key = await rotateKey(store, bits, timing, keyEncryptionOf(config));
+    audit.record({ actor: actor(req), action: 'key.rotate', target: key.kid, details: { bits, ...timing } });
     await runtime.refresh();
-    log.info({ actor: req.identity?.name, action: 'key.rotate', target: key.kid, bits, ...timing }, 'signing key rotated');
+    log.info({ actor: actor(req), action: 'key.rotate', target: key.kid }, 'signing key rotated');
     res.status(201).json(publicKeyInfo(key));
   });
 

@@ -1,4 +1,6 @@
 /** Helpers shared by the CLI commands: the store, output formats, stdin. */
+import os from 'node:os';
+import { openAuditLog, type AuditEvent } from '../audit.js';
 import { loadConfig, type Config, type Flags } from '../config.js';
 import { openStore, type Store } from '../store/index.js';
 
@@ -37,4 +39,15 @@ export async function readFirstLine(): Promise<string> {
 export function splitList(raw: string | undefined): string[] | undefined {
   if (raw === undefined) return undefined;
   return raw === '' ? [] : raw.split(',').map((s) => s.trim());
+}
+
+/** Records a change made through the CLI in the same audit log as the admin API. */
+export function auditCli(config: Pick<Config, 'auditLogFile'>, event: Omit<AuditEvent, 'actor'>): void {
+  let user = 'unknown';
+  try {
+    user = os.userInfo().username;
+  } catch {
+    // no passwd entry (some containers): keep "unknown"
+  }
+  openAuditLog(config.auditLogFile).record({ actor: `cli:${user}`, ...event });
 }

@@ -6,9 +6,9 @@ import { InvalidInputError, KeyImportError, NotFoundError } from '../errors.js';
 import { importKey, keyEncryptionOf, parseBits, publicKeyInfo, rotateKey, rotationTiming } from '../keys.js';
 import type { KeyRecord } from '../store/index.js';
 import { KeySet, importPrivateKeyPem } from '../tokens/index.js';
-import { printJson, table, withStore } from './common.js';
+import { auditCli, printJson, table, withStore } from './common.js';
 
-type KeysConfig = Pick<Config, 'dataDir' | 'tokenTtlSeconds' | 'jwksMaxAgeSeconds' | 'keyEncryptionKey'>;
+type KeysConfig = Pick<Config, 'dataDir' | 'tokenTtlSeconds' | 'jwksMaxAgeSeconds' | 'keyEncryptionKey' | 'auditLogFile'>;
 
 export interface TimingFlags {
   grace?: string;
@@ -23,6 +23,7 @@ export async function rotateCommand(config: KeysConfig, flags: TimingFlags & { b
   const bits = parseBits(flags.bits);
   const timing = rotationTiming(config, flags);
   const key = await withStore(config, (store) => rotateKey(store, bits, timing, keyEncryptionOf(config)));
+  auditCli(config, { action: 'key.rotate', target: key.kid, details: { bits, ...timing } });
   process.stdout.write(`${key.kid}\n`);
   process.stderr.write(`${describeSchedule(key)}; the previous key stays published ${timing.graceSeconds} s after that\n`);
 }
@@ -38,6 +39,7 @@ export async function importCommand(config: KeysConfig, file: string, flags: Tim
   // Parse and check everything before the store is opened: a bad key leaves it untouched.
   await importPrivateKeyPem(pem);
   const key = await withStore(config, (store) => importKey(store, pem, timing, keyEncryptionOf(config)), { create: true });
+  auditCli(config, { action: 'key.import', target: key.kid, details: { bits: key.bits, ...timing } });
   process.stdout.write(`${key.kid}\n`);
   process.stderr.write(`${describeSchedule(key)}\n`);
 }

@@ -2,9 +2,9 @@
 import type { Config } from '../config.js';
 import { InvalidInputError } from '../errors.js';
 import { publicUser, removeUser, saveUser } from '../users.js';
-import { printJson, readFirstLine, splitList, table, withStore } from './common.js';
+import { auditCli, printJson, readFirstLine, splitList, table, withStore } from './common.js';
 
-type UsersConfig = Pick<Config, 'dataDir' | 'minPasswordLength'>;
+type UsersConfig = Pick<Config, 'dataDir' | 'minPasswordLength' | 'auditLogFile'>;
 
 export async function listUsersCommand(config: UsersConfig, json: boolean): Promise<void> {
   const users = (await withStore(config, (store) => store.listUsers())).map(publicUser);
@@ -21,10 +21,12 @@ export async function setUserCommand(config: UsersConfig, name: string, flags: {
   }
   if (roles === undefined && password === undefined) throw new InvalidInputError('nothing to set: give --roles and/or --password-stdin');
   const { created, user } = await withStore(config, (store) => saveUser(store, name, { ...(roles ? { roles } : {}), ...(password !== undefined ? { password } : {}) }, config));
+  auditCli(config, { action: created ? 'user.create' : 'user.update', target: user.name, details: { roles: user.roles, passwordChanged: password !== undefined } });
   process.stdout.write(`${created ? 'created' : 'updated'} ${user.name} (${user.roles.join(',') || 'no roles'}${user.passwordHash ? ', password set' : ', no password'})\n`);
 }
 
 export async function deleteUserCommand(config: UsersConfig, name: string): Promise<void> {
   await withStore(config, (store) => removeUser(store, name));
+  auditCli(config, { action: 'user.delete', target: name });
   process.stdout.write(`deleted ${name}\n`);
 }

@@ -6,7 +6,9 @@
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import type { Store } from '../store/index.js';
+import { TooManyRequestsError } from '../errors.js';
 import { dummyPasswordHash, verifyPassword } from './password.js';
+import type { LoginThrottle } from './throttle.js';
 import type { Identity } from './identity.js';
 
 export interface BasicCredentials {
@@ -35,6 +37,8 @@ export interface PasswordVerifierOptions {
   /** Bound of the cache (least recently used entries go first). */
   cacheSize?: number;
   now?: () => number;
+  /** Failed-login throttle; none in unit tests that do not need one. */
+  throttle?: LoginThrottle;
 }
 
 interface CacheEntry {
@@ -49,6 +53,7 @@ export class PasswordVerifier {
   readonly #now: () => number;
   readonly #secret = randomBytes(32);
   readonly #cache = new Map<string, CacheEntry>();
+  readonly #throttle: LoginThrottle | undefined;
   #generation = 0;
 
   constructor(options: PasswordVerifierOptions) {
@@ -56,10 +61,14 @@ export class PasswordVerifier {
     this.#ttl = options.cacheTtlMs ?? 30_000;
     this.#size = options.cacheSize ?? 10_000;
     this.#now = options.now ?? Date.now;
+    this.#throttle = options.throttle;
   }
 
-  /** The caller's identity, or null for an unknown user or a wrong password (same work either way). */
-  async verify(credentials: BasicCredentials): Promise<Identity | null> {
+  /**
+   * The caller's identity, or null for an unknown user or a wrong password (same work either
+   * way). Throws TooManyRequestsError (429) while the name or the client address is throttled.
+   */
+  async verify(credentials: BasicCredentials, clientAddress = ''): Promise<Identity | null> {
     const key = createHmac('sha256', this.#secret).update(credentials.name).update('\0').update(credentials.password).digest('base64');
     const cached = this.#cache.get(key);
     if (cached && cached.expiresAt > this.#now()) {
@@ -68,11 +77,17 @@ export class PasswordVerifier {
       return cached.identity;
     }
     if (cached) this.#cache.delete(key);
+    const wait = this.#throttle?.retryAfterSeconds(credentials.name, clientAddress) ?? 0;
+    if (wait > 0) throw new TooManyRequestsError('too many failed logins; try again later', wait);
     const generation = this.#generation;
     const user = await this.#store.getUser(credentials.name);
     const hash = user?.passwordHash ?? (await dummyPasswordHash());
     const ok = await verifyPassword(credentials.password, hash);
-    if (!ok || !user?.passwordHash) return null;
+    if (!ok || !user?.passwordHash) {
+      this.#throttle?.recordFailure(credentials.name, clientAddress);
+      return null;
+    }
+    this.#throttle?.recordSuccess(clientAddress);
     const identity: Identity = Object.freeze({ name: user.name, roles: Object.freeze([...user.roles]), via: 'basic' });
     // A user change while we were hashing makes this result stale: return it, do not cache it.
     if (generation === this.#generation) {

@@ -11,6 +11,8 @@ import { ANONYMOUS, INSECURE, type Identity } from './identity.js';
 export interface IdentifyOptions {
   insecure: boolean;
   passwords: Pick<PasswordVerifier, 'verify'>;
+  /** The client's address (for the failed-login throttle). */
+  clientAddress?: string;
   /** Verifies a forwarded bearer token; absent where bearer tokens are not accepted. */
   verifyBearer?: (token: string) => Promise<Identity>;
 }
@@ -27,7 +29,7 @@ export async function identifyRequest(authorization: string | undefined, options
   if (scheme === 'basic') {
     const credentials = parseBasicAuthorization(authorization);
     if (!credentials) throw new UnauthorizedError('malformed basic credentials');
-    const identity = await options.passwords.verify(credentials);
+    const identity = await options.passwords.verify(credentials, options.clientAddress);
     if (!identity) throw new UnauthorizedError('invalid user name or password');
     return identity;
   }

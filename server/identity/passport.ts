@@ -42,6 +42,8 @@ export interface PassportOptions {
   insecure: boolean;
   passwords: Pick<PasswordVerifier, 'verify'>;
   verifyBearer: (token: string) => Promise<Identity>;
+  /** The client's address as far as it can be trusted (--trust-proxy aware). */
+  clientAddressOf: (req: Request) => string;
 }
 
 /** Returns a middleware factory: `authenticate({ allowBearer })` sets `req.identity` or fails with 401. */
@@ -52,7 +54,7 @@ export function createPassportAuthenticator(options: PassportOptions): (opts: { 
     new BasicStrategy({ realm: 'jwtgate', passReqToCallback: true }, (req: Request, _user: string, _pass: string, done: (err: unknown, user?: Identity | false) => void) => {
       const credentials = parseBasicAuthorization(req.headers.authorization ?? '');
       if (!credentials) return done(null, false);
-      options.passwords.verify(credentials).then((identity) => done(null, identity ?? false), done);
+      options.passwords.verify(credentials, options.clientAddressOf(req)).then((identity) => done(null, identity ?? false), done);
     }),
   );
   instance.use('forwarded-bearer', new ForwardedBearerStrategy(options.verifyBearer));

@@ -6,7 +6,9 @@
  * path; see README "Performance".)
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
 import { Agent } from 'undici';
+import { GatewayError } from '../errors.js';
 import { clientResponseHeaders } from './headers.js';
 import { upstreamError } from './status-code.js';
 
@@ -21,12 +23,16 @@ export interface ForwardRequest {
   origin: string;
   path: string;
   headers: string[];
+  /** The request body stream, or null for none. */
+  body: Readable | null;
 }
 
-function hasBody(req: IncomingMessage): boolean {
-  const length = req.headers['content-length'];
-  if (length !== undefined) return length !== '0';
-  return req.headers['transfer-encoding'] !== undefined;
+/** A GatewayError behind an undici failure (e.g. the body limit cutting the upload). */
+function gatewayCause(err: unknown): GatewayError | undefined {
+  for (let e: unknown = err, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof GatewayError) return e;
+  }
+  return undefined;
 }
 
 export class Forwarder {
@@ -55,7 +61,7 @@ export class Forwarder {
           path: upstream.path,
           method: req.method as 'GET',
           headers: upstream.headers,
-          body: hasBody(req) ? req : null,
+          body: upstream.body,
           opaque: res,
         },
         ({ statusCode, headers, opaque }) => {
@@ -69,6 +75,8 @@ export class Forwarder {
         res.destroy();
         return;
       }
+      const own = gatewayCause(err);
+      if (own) throw own;
       if (req.destroyed || res.destroyed) return;
       throw upstreamError(err);
     }

@@ -8,7 +8,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 
 /** Set by the gateway, never taken from the client. */
-const GATEWAY_OWNED = new Set(['host', 'authorization', 'proxy-authorization', 'forwarded', 'x-real-ip', 'expect']);
+const GATEWAY_OWNED = new Set(['host', 'authorization', 'proxy-authorization', 'forwarded', 'x-real-ip', 'expect', 'via']);
 
 function connectionTokens(value: string | string[] | undefined): Set<string> | null {
   if (value === undefined) return null;
@@ -22,6 +22,8 @@ export interface GatewayHeaders {
   forwardedProto: string;
   forwardedHost: string;
   forwardedFor: string;
+  /** The full Via value: the client's hops plus ours. */
+  via: string;
 }
 
 /** Flat [name, value, ...] list as undici accepts it, preserving the client's order and repeats. */
@@ -40,6 +42,7 @@ export function upstreamRequestHeaders(rawHeaders: readonly string[], connection
     'x-forwarded-proto', own.forwardedProto,
     'x-forwarded-host', own.forwardedHost,
     'x-forwarded-for', own.forwardedFor,
+    'via', own.via,
   );
   return out;
 }

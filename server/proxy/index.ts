@@ -3,3 +3,6 @@ export { isProxyPath, upstreamPath, hasDotSegment, PROXY_PREFIX } from './forwar
 export { upstreamRequestHeaders, clientResponseHeaders, type GatewayHeaders } from './headers.js';
 export { Forwarder, type ForwarderOptions, type ForwardRequest } from './forwarder.js';
 export { upstreamError } from './status-code.js';
+export { parseTrustProxy, forwardedOf, TRUST_NONE, type TrustProxy, type Forwarded } from './trust-proxy.js';
+export { isSelfTarget, viaName, hasLooped, type SelfAddress } from './self-target.js';
+export { requestBody, hasBody } from './body-limit.js';

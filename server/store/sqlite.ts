@@ -3,6 +3,7 @@
  * an acknowledged change survives a crash. The server and the CLI open the same file; SQLite
  * serializes their writes (busy timeout) and `revision` tells the server something changed.
  */
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -147,6 +148,17 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
   const store: Store = {
     async revision() {
       return Number(q.revision.get()?.v ?? 0);
+    },
+    async deploymentId() {
+      const existing = q.getMeta.get('deployment_id')?.v;
+      if (existing) return existing;
+      return write(() => {
+        const again = q.getMeta.get('deployment_id')?.v;
+        if (again) return again;
+        const id = randomBytes(6).toString('hex');
+        q.setMeta.run('deployment_id', id);
+        return id;
+      });
     },
     async getProxyUrl() {
       return q.getMeta.get('proxy_url')?.v ?? null;

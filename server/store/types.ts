@@ -45,6 +45,8 @@ export type NewKeyRecord = Omit<KeyRecord, 'state' | 'notAfter' | 'activatesAt'>
 export interface Store {
   /** Increases on every write by any process. */
   revision(): Promise<number>;
+  /** A random id of this deployment, created on first call and stable after (shared by every replica on this store). */
+  deploymentId(): Promise<string>;
 
   getProxyUrl(): Promise<string | null>;
   setProxyUrl(url: string | null): Promise<void>;

@@ -130,6 +130,17 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       await store.close();
     });
 
+    it('has one stable deployment id, the same through every handle', async () => {
+      const store = await factory.create();
+      const id = await store.deploymentId();
+      assert.match(id, /^[\w-]{8,64}$/);
+      assert.equal(await store.deploymentId(), id);
+      const other = await factory.reopen(store);
+      assert.equal(await other.deploymentId(), id);
+      await other.close();
+      await store.close();
+    });
+
     it('data survives close and reopen', async () => {
       const store = await factory.create();
       await store.setProxyUrl('http://persist.test');

@@ -19,7 +19,7 @@ describe('loadConfig', () => {
   });
 
   it('takes flags over env over defaults', () => {
-    const env = { JWTGATE_PORT: '9000', JWTGATE_HOST: '0.0.0.0', JWTGATE_TOKEN_TTL: '120', JWTGATE_INSECURE: 'true', JWTGATE_ADMIN_PASSWORD: 'a-long-enough-password' };
+    const env = { JWTGATE_PORT: '9000', JWTGATE_HOST: '0.0.0.0', JWTGATE_TOKEN_TTL: '120', JWTGATE_INSECURE: 'true', JWTGATE_ALLOW_INSECURE_REMOTE: '1', JWTGATE_ADMIN_PASSWORD: 'a-long-enough-password' };
     const c = loadConfig({ port: '9001' }, env);
     assert.equal(c.port, 9001);
     assert.equal(c.host, '0.0.0.0');
@@ -27,6 +27,26 @@ describe('loadConfig', () => {
     assert.equal(c.insecure, true);
     assert.equal(c.adminPassword, 'a-long-enough-password');
     assert.equal(loadConfig({ insecure: true }, { JWTGATE_INSECURE: 'false' }).insecure, true);
+  });
+
+  it('refuses --insecure on a non-loopback host unless --allow-insecure-remote', () => {
+    assert.throws(() => loadConfig({ insecure: true, host: '0.0.0.0' }, {}), { code: 'ERR_CONFIG', message: /allow-insecure-remote/ });
+    assert.equal(loadConfig({ insecure: true, host: '0.0.0.0', allowInsecureRemote: true }, {}).insecure, true);
+    assert.equal(loadConfig({ insecure: true, host: '::1' }, {}).insecure, true);
+    assert.equal(loadConfig({ insecure: true, host: 'localhost' }, {}).insecure, true);
+  });
+
+  it('parses --trust-proxy: none by default, CIDRs, or a hop count', () => {
+    assert.equal(loadConfig({}, {}).trustProxy.kind, 'none');
+    assert.equal(loadConfig({ trustProxy: '10.0.0.0/8, ::1' }, {}).trustProxy.kind, 'cidrs');
+    assert.equal(loadConfig({}, { JWTGATE_TRUST_PROXY: '2' }).trustProxy.kind, 'hops');
+    assert.throws(() => loadConfig({ trustProxy: '10.0.0.0/99' }, {}), { code: 'ERR_CONFIG' });
+    assert.throws(() => loadConfig({ trustProxy: 'example.com' }, {}), { code: 'ERR_CONFIG' });
+  });
+
+  it('the idle timeout must exceed the upstream timeout', () => {
+    assert.equal(loadConfig({ upstreamTimeoutMs: '30' }, {}).idleTimeoutMs, 40_000);
+    assert.throws(() => loadConfig({ upstreamTimeoutMs: '30', idleTimeoutMs: '30' }, {}), { code: 'ERR_CONFIG' });
   });
 
   it('reports every problem at once', () => {

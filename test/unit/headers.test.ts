@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { clientResponseHeaders, upstreamRequestHeaders } from '../../server/proxy/index.js';
 
-const own = { authorization: 'Bearer T', forwardedProto: 'http', forwardedHost: 'gw:8080', forwardedFor: '127.0.0.1' };
+const own = { authorization: 'Bearer T', forwardedProto: 'http', forwardedHost: 'gw:8080', forwardedFor: '127.0.0.1', via: '1.0 corp, 1.1 jwtgate-abc' };
 
 function pairs(flat: string[]): Array<[string, string]> {
   const out: Array<[string, string]> = [];
@@ -15,11 +15,11 @@ describe('upstreamRequestHeaders', () => {
     const raw = [
       'Host', 'gw:8080', 'Authorization', 'Basic YTpi', 'Proxy-Authorization', 'x', 'Connection', 'keep-alive, X-Secret', 'Keep-Alive', 'timeout=5',
       'X-Secret', 'drop me', 'TE', 'trailers', 'Transfer-Encoding', 'chunked', 'Upgrade', 'h2c', 'X-Forwarded-For', '6.6.6.6', 'x-forwarded-host', 'evil',
-      'X-Forwarded-Proto', 'https', 'Forwarded', 'for=6.6.6.6', 'Accept', 'a/b', 'Cookie', 'c=1', 'Accept', 'c/d', 'Content-Length', '3', 'Expect', '100-continue',
+      'X-Forwarded-Proto', 'https', 'Forwarded', 'for=6.6.6.6', 'Via', '1.0 corp', 'Accept', 'a/b', 'Cookie', 'c=1', 'Accept', 'c/d', 'Content-Length', '3', 'Expect', '100-continue',
     ];
     assert.deepEqual(pairs(upstreamRequestHeaders(raw, 'keep-alive, X-Secret', own)), [
       ['accept', 'a/b'], ['cookie', 'c=1'], ['accept', 'c/d'], ['content-length', '3'],
-      ['authorization', 'Bearer T'], ['x-forwarded-proto', 'http'], ['x-forwarded-host', 'gw:8080'], ['x-forwarded-for', '127.0.0.1'],
+      ['authorization', 'Bearer T'], ['x-forwarded-proto', 'http'], ['x-forwarded-host', 'gw:8080'], ['x-forwarded-for', '127.0.0.1'], ['via', '1.0 corp, 1.1 jwtgate-abc'],
     ]);
   });
 });

@@ -1,0 +1,32 @@
+/**
+ * The audit log: one JSON line per admin change (proxy target, user, role, key), from the admin
+ * API and the CLI alike, appended synchronously to a 0600 file so a line exists before the change
+ * is acknowledged. Never a secret: no password, hash or key material, only names and ids.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+
+export interface AuditEvent {
+  /** Who: an admin user name, or `cli:<os user>`. */
+  actor: string;
+  /** What, e.g. `proxy.set`, `user.create`, `user.update`, `user.delete`, `key.rotate`, `key.import`. */
+  action: string;
+  /** On what: a user name, a kid, a URL. */
+  target: string | null;
+  /** Non-secret details (roles, whether a password changed, timings). */
+  details?: Record<string, unknown>;
+}
+
+export interface AuditLog {
+  record(event: AuditEvent): void;
+}
+
+export function openAuditLog(file: string, now: () => number = Date.now): AuditLog {
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  return {
+    record(event) {
+      const line = JSON.stringify({ time: new Date(now()).toISOString(), actor: event.actor, action: event.action, target: event.target, ...(event.details ? { details: event.details } : {}) });
+      fs.appendFileSync(file, `${line}\n`, { mode: 0o600 });
+    },
+  };
+}
