@@ -19,6 +19,8 @@ export async function bootstrapStore(store: Store, config: Pick<Config, 'adminPa
       log.info({ user: 'admin' }, 'created user admin with the password from JWTGATE_ADMIN_PASSWORD');
     }
   }
+  // Created now, before the server starts watching the revision, so it is not a "change" later.
+  await store.deploymentId();
   const encryption = keyEncryptionOf(config);
   const keys = await store.listKeys();
   // Refuse to start with a wrong or missing encryption key rather than fail on the first request.

@@ -4,23 +4,13 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
 import { adminJson, basicAuth, startGateway, type TestGateway } from '../helpers/gateway.js';
+import { rawRequest } from '../helpers/raw.js';
 import { startExample, type TestUpstream } from '../helpers/upstream.js';
 
 const ALICE = basicAuth('Alice', 'abcdef123456');
-
-function rawRequest(port: number, request: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1', () => socket.end(request));
-    let data = '';
-    socket.on('data', (d) => (data += d.toString('latin1')));
-    socket.on('end', () => resolve(data));
-    socket.on('error', reject);
-  });
-}
 
 describe('Atoti proxy scenario (secured gateway)', () => {
   let gateway: TestGateway;

@@ -1,0 +1,268 @@
+/** Hostile tests: each promise of SECURITY.md attacked against the real gateway. */
+import assert from 'node:assert/strict';
+import { createHmac, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { SignJWT } from 'jose';
+import { openStore } from '../../server/store/index.js';
+import { adminJson, basicAuth, startGateway, type TestGateway } from '../helpers/gateway.js';
+import { runCli } from '../helpers/process.js';
+import { rawRequest } from '../helpers/raw.js';
+import { startRecorder, type Recorder } from '../helpers/recorder.js';
+
+const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function activeKey(dataDir: string): Promise<{ kid: string; privateKey: KeyObject }> {
+  const store = openStore({ dataDir, create: false });
+  const key = (await store.listKeys()).find((k) => k.state === 'active')!;
+  await store.close();
+  return { kid: key.kid, privateKey: createPrivateKey(key.privateKey!) };
+}
+
+describe('security: identity cannot be forged or leaked', () => {
+  let gateway: TestGateway;
+  let upstream: Recorder;
+  before(async () => {
+    gateway = await startGateway();
+    upstream = await startRecorder();
+    await adminJson(gateway, 'PUT', '/admin/proxy', { url: `${upstream.url}/base` });
+    await adminJson(gateway, 'PUT', '/admin/users/alice', { password: 'alice-password-1', roles: ['ROLE_USER'] });
+  });
+  after(async () => {
+    await upstream?.close();
+    await gateway?.stop();
+  });
+
+  it('replaces every identity and provenance header the client sends; basic credentials never reach the upstream', async () => {
+    const alice = basicAuth('alice', 'alice-password-1');
+    const res = await fetch(`${gateway.url}/proxy/x`, {
+      headers: {
+        authorization: alice, 'proxy-authorization': 'Basic c3B5OnNweQ==', 'x-forwarded-for': '6.6.6.6', 'x-forwarded-host': 'evil.test',
+        'x-forwarded-proto': 'https', 'x-forwarded-user': 'root', forwarded: 'for=6.6.6.6;host=evil.test', 'x-real-ip': '6.6.6.6',
+      },
+    });
+    assert.equal(res.status, 200);
+    const seen = upstream.requests.at(-1)!;
+    const all = JSON.stringify(seen.headers);
+    assert.ok(!all.includes(alice.slice(6)) && !all.includes('alice-password-1'), 'basic credentials leaked');
+    assert.ok(!all.includes('6.6.6.6') && !all.includes('evil.test') && !all.includes('c3B5OnNweQ'), all);
+    assert.match(seen.headers.authorization!, /^Bearer [\w-]+\.[\w-]+\.[\w-]+$/);
+    assert.equal(seen.headers['x-forwarded-for'], '127.0.0.1');
+    assert.equal(seen.headers['x-forwarded-proto'], 'http');
+    assert.equal(seen.headers['x-forwarded-host'], `127.0.0.1:${gateway.port}`);
+    assert.equal(seen.headers['x-forwarded-user'], undefined);
+    assert.match(String(seen.headers.via), /^1\.1 jwtgate-[0-9a-f]+$/);
+  });
+
+  it('rejects every bad bearer token on /api/whoami with 401', async () => {
+    const { kid, privateKey } = await activeKey(gateway.dataDir);
+    const now = Math.floor(Date.now() / 1000);
+    const sign = (claims: Record<string, unknown>, header: Record<string, unknown> = { alg: 'RS512', typ: 'JWT', kid }) =>
+      new SignJWT(claims).setProtectedHeader(header as { alg: string }).sign(privateKey);
+    const good = { sub: 'alice', authorities: ['ROLE_USER'], iss: 'jwtgate', iat: now, exp: now + 60 };
+    const goodToken = await sign(good);
+    const ok = await fetch(`${gateway.url}/api/whoami`, { headers: { authorization: `Bearer ${goodToken}` } });
+    assert.equal(ok.status, 200, 'the control token is accepted');
+    const [h, p, s] = goodToken.split('.');
+    const publicPem = createPublicKey(privateKey).export({ type: 'spki', format: 'pem' }).toString();
+    const hsHeader = b64({ alg: 'HS512', typ: 'JWT', kid });
+    const cases: Record<string, string> = {
+      expired: await sign({ ...good, iat: now - 600, exp: now - 300 }),
+      'not yet valid (nbf)': await sign({ ...good, nbf: now + 600 }),
+      'issued in the future': await sign({ ...good, iat: now + 600, exp: now + 900 }),
+      'wrong iss': await sign({ ...good, iss: 'https://elsewhere.test' }),
+      'unknown kid': await sign(good, { alg: 'RS512', typ: 'JWT', kid: 'not-a-published-kid' }),
+      'no kid': await sign(good, { alg: 'RS512', typ: 'JWT' }),
+      'alg none': `${b64({ alg: 'none', typ: 'JWT', kid })}.${p}.`,
+      'HS512 signed with the public key': `${hsHeader}.${p}.${createHmac('sha512', publicPem).update(`${hsHeader}.${p}`).digest('base64url')}`,
+      'tampered payload': `${h}.${b64({ ...good, authorities: ['ROLE_ADMIN', 'ROLE_USER'] })}.${s}`,
+      'tampered signature': `${h}.${p}.${s!.slice(0, -4)}AAAA`,
+      'no exp': await sign({ sub: 'alice', authorities: ['ROLE_USER'], iss: 'jwtgate', iat: now }),
+      garbage: 'not-a-token',
+    };
+    for (const [name, token] of Object.entries(cases)) {
+      const res = await fetch(`${gateway.url}/api/whoami`, { headers: { authorization: `Bearer ${token}` } });
+      assert.equal(res.status, 401, name);
+      assert.equal(((await res.json()) as { code: string }).code, 'ERR_INVALID_TOKEN', name);
+    }
+    // A valid token is still refused on /admin and /proxy.
+    assert.equal((await fetch(`${gateway.url}/admin/users`, { headers: { authorization: `Bearer ${await sign({ ...good, sub: 'admin', authorities: ['ROLE_ADMIN'] })}` } })).status, 401);
+    assert.equal((await fetch(`${gateway.url}/proxy/x`, { headers: { authorization: `Bearer ${goodToken}` } })).status, 401);
+  });
+
+  it('error answers carry no stack trace, internal path, hash or key', async () => {
+    const bodies: string[] = [];
+    const collect = async (res: Response) => bodies.push(`${res.status} ${await res.text()}`);
+    await collect(await fetch(`${gateway.url}/admin/proxy`, { method: 'PUT', headers: { authorization: gateway.adminAuth, 'content-type': 'application/json' }, body: '{"url":' }));
+    await collect(await fetch(`${gateway.url}/admin/proxy`, { method: 'PUT', headers: { authorization: gateway.adminAuth, 'content-type': 'application/json' }, body: JSON.stringify({ url: 'x'.repeat(100_000) }) }));
+    await collect(await fetch(`${gateway.url}/admin/users/x`, { method: 'PUT', headers: { authorization: gateway.adminAuth, 'content-type': 'application/json' }, body: '[1,2' }));
+    await collect(await fetch(`${gateway.url}/api/whoami`, { headers: { authorization: 'Bearer a.b.c' } }));
+    await collect(await fetch(`${gateway.url}/admin/users`, { headers: { authorization: basicAuth('admin', 'nope') } }));
+    await collect(await fetch(`${gateway.url}/nope/%E0%A4%A`));
+    bodies.push(await rawRequest(gateway.port, 'GET /proxy/%2e%2e HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+    for (const body of bodies) {
+      assert.doesNotMatch(body, /\bat \S+ \(|node_modules|\/work\/|dist\/server|scrypt\$|PRIVATE KEY|Error:/, body);
+    }
+    const users = await adminJson(gateway, 'GET', '/admin/users');
+    assert.doesNotMatch(JSON.stringify(users.body), /scrypt|passwordHash/);
+  });
+});
+
+describe('security: requests cannot escape the target or smuggle', () => {
+  let gateway: TestGateway;
+  let upstream: Recorder;
+  before(async () => {
+    gateway = await startGateway({ args: ['--max-body-size', '1000', '--max-header-size', '4096', '--headers-timeout', '2'] });
+    upstream = await startRecorder();
+    await adminJson(gateway, 'PUT', '/admin/proxy', { url: `${upstream.url}/base` });
+  });
+  after(async () => {
+    await upstream?.close();
+    await gateway?.stop();
+  });
+
+  const raw = (head: string, body = '') => rawRequest(gateway.port, `${head}\r\n\r\n${body}`);
+
+  it('refuses climbing paths with 400, over raw TCP', async () => {
+    const before = upstream.requests.length;
+    for (const target of ['/proxy/..', '/proxy/../admin', '/proxy/%2e%2e/x', '/proxy/%2E%2E%2Fx', '/proxy/a/%252e%252e/%252e%252e/x', '/proxy/a%2f..%2f..%2fx', '/proxy/..%5cx', '/proxy/a\\..\\..\\x', `http://127.0.0.1:${gateway.port}/proxy/x`, '*']) {
+      const answer = await raw(`GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close`);
+      assert.match(answer, /^HTTP\/1\.1 400 /, target);
+    }
+    assert.equal(upstream.requests.length, before, 'nothing reached the upstream');
+  });
+
+  it('refuses Content-Length with Transfer-Encoding, duplicate Content-Length and invalid header bytes (400), never forwarding them', async () => {
+    const before = upstream.requests.length;
+    const attacks = [
+      ['POST /proxy/x HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\nConnection: close', '0\r\n\r\n'],
+      ['POST /proxy/x HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\nConnection: close', 'hello!'],
+      ['POST /proxy/x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, identity\r\nConnection: close', '0\r\n\r\n'],
+      ['GET /proxy/x HTTP/1.1\r\nHost: x\r\nX-Bad: a\u0000b\r\nConnection: close', ''],
+      ['GET /proxy/x HTTP/1.1\r\nHost: x\r\nX Bad: a\r\nConnection: close', ''],
+      ['GET /proxy/x HTTP/1.1\r\nHost: x\r\n X-Folded: a\r\nConnection: close', ''],
+    ] as const;
+    for (const [head, body] of attacks) {
+      const answer = await raw(head, body);
+      assert.match(answer, /^HTTP\/1\.1 400 /, JSON.stringify(head));
+    }
+    assert.equal(upstream.requests.length, before, 'nothing reached the upstream');
+  });
+
+  it('bounds bodies (413) and headers (431)', async () => {
+    const declared = await fetch(`${gateway.url}/proxy/x`, { method: 'POST', body: 'x'.repeat(1001) });
+    assert.equal(declared.status, 413);
+    const small = await fetch(`${gateway.url}/proxy/x`, { method: 'POST', body: 'x'.repeat(1000) });
+    assert.equal(small.status, 200);
+    const chunked = await raw('POST /proxy/x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close', `7d0\r\n${'y'.repeat(2000)}\r\n0\r\n\r\n`);
+    assert.match(chunked, /^HTTP\/1\.1 413 /);
+    const bigHeader = await raw(`GET /proxy/x HTTP/1.1\r\nHost: x\r\nX-Big: ${'z'.repeat(5000)}\r\nConnection: close`);
+    assert.match(bigHeader, /^HTTP\/1\.1 431 /);
+  });
+
+  it('a slow-loris client is cut off after --headers-timeout while others are served', async () => {
+    const net = await import('node:net');
+    const started = Date.now();
+    const socket = net.connect(gateway.port, '127.0.0.1');
+    const closed = new Promise<number>((resolve) => socket.on('close', () => resolve(Date.now() - started)));
+    socket.on('error', () => {});
+    socket.write('GET /proxy/x HTTP/1.1\r\nHost: x\r\n');
+    const drip = setInterval(() => socket.write('X-Drip: 1\r\n'), 300);
+    await sleep(500);
+    assert.equal((await fetch(`${gateway.url}/healthz`)).status, 200, 'others are served meanwhile');
+    const elapsed = await closed;
+    clearInterval(drip);
+    assert.ok(elapsed < 5000, `slow client held the connection ${elapsed} ms`);
+  });
+
+  it('refuses a target pointing at the gateway itself (400) and a looping request (508)', async () => {
+    for (const url of [`http://127.0.0.1:${gateway.port}`, `http://localhost:${gateway.port}/base`, `http://[::1]:${gateway.port}`]) {
+      const res = await adminJson(gateway, 'PUT', '/admin/proxy', { url });
+      assert.equal(res.status, 400, url);
+      assert.equal((res.body as { code: string }).code, 'ERR_INVALID_TARGET_URL');
+    }
+    // The CLI cannot know the server's port: the Via header catches the loop at run time.
+    assert.equal((await runCli(['proxy', 'set', `http://127.0.0.1:${gateway.port}/proxy`, '--data-dir', gateway.dataDir])).code, 0);
+    let res: Response | undefined;
+    for (let i = 0; i < 20; i++) {
+      res = await fetch(`${gateway.url}/proxy/x`);
+      if (res.status !== 200) break;
+      await sleep(100);
+    }
+    assert.equal(res!.status, 508);
+    await adminJson(gateway, 'PUT', '/admin/proxy', { url: `${upstream.url}/base` });
+  });
+});
+
+describe('security: credentials resist guessing', () => {
+  it('throttles failed logins per client (429 + Retry-After); a CLI password reset lifts it', async () => {
+    const gateway = await startGateway({ args: ['--max-login-failures', '5'] });
+    try {
+      await adminJson(gateway, 'PUT', '/admin/proxy', { url: 'http://127.0.0.1:9' });
+      const wrong = basicAuth('admin', 'wrong-password-x');
+      for (let i = 0; i < 5; i++) assert.equal((await fetch(`${gateway.url}/api/whoami`, { headers: { authorization: wrong } })).status, 401);
+      const blocked = await fetch(`${gateway.url}/api/whoami`, { headers: { authorization: wrong } });
+      assert.equal(blocked.status, 429);
+      assert.ok(Number(blocked.headers.get('retry-after')) > 0);
+      assert.equal((await fetch(`${gateway.url}/proxy/x`, { headers: { authorization: wrong } })).status, 429, 'the /proxy path shares the throttle');
+      // Recovery from the local host: reset the password with the CLI.
+      const reset = await runCli(['users', 'set', 'admin', '--password-stdin', '--data-dir', gateway.dataDir], { input: 'a-brand-new-password\n' });
+      assert.equal(reset.code, 0, reset.stderr);
+      let status = 0;
+      for (let i = 0; i < 30 && status !== 200; i++) {
+        await sleep(100);
+        status = (await fetch(`${gateway.url}/api/whoami`, { headers: { authorization: basicAuth('admin', 'a-brand-new-password') } })).status;
+      }
+      assert.equal(status, 200);
+    } finally {
+      await gateway.stop();
+    }
+  });
+
+  it('throttles per user name across client addresses, except for a loopback client', async () => {
+    const gateway = await startGateway({ args: ['--max-login-failures', '3', '--trust-proxy', '127.0.0.1'] });
+    try {
+      await adminJson(gateway, 'PUT', '/admin/users/bob', { password: 'bob-password-12', roles: ['ROLE_USER'] });
+      const from = (ip: string, auth: string) => fetch(`${gateway.url}/api/whoami`, { headers: { authorization: auth, 'x-forwarded-for': ip } });
+      for (const ip of ['203.0.113.1', '203.0.113.2', '203.0.113.3']) assert.equal((await from(ip, basicAuth('bob', 'guess-guess-guess'))).status, 401);
+      assert.equal((await from('203.0.113.4', basicAuth('bob', 'bob-password-12'))).status, 429, 'bob is throttled from a new address');
+      assert.equal((await fetch(`${gateway.url}/api/whoami`, { headers: { authorization: basicAuth('bob', 'bob-password-12') } })).status, 200, 'not from loopback');
+    } finally {
+      await gateway.stop();
+    }
+  });
+
+  it('unknown users and wrong passwords take the same time (medians within 35%)', async () => {
+    const gateway = await startGateway({ args: ['--max-login-failures', '10000'] });
+    try {
+      const time = async (auth: string) => {
+        const t = process.hrtime.bigint();
+        const res = await fetch(`${gateway.url}/api/whoami`, { headers: { authorization: auth } });
+        await res.arrayBuffer();
+        assert.equal(res.status, 401);
+        return Number(process.hrtime.bigint() - t) / 1e6;
+      };
+      const unknown: number[] = [];
+      const wrong: number[] = [];
+      await time(basicAuth('warm-up', 'x'));
+      for (let i = 0; i < 15; i++) {
+        unknown.push(await time(basicAuth(`nobody-${i}`, `password-${i}`)));
+        wrong.push(await time(basicAuth('admin', `password-${i}`)));
+      }
+      const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+      const ratio = median(unknown) / median(wrong);
+      assert.ok(ratio > 0.65 && ratio < 1.35, `unknown ${median(unknown).toFixed(1)} ms vs wrong ${median(wrong).toFixed(1)} ms`);
+      assert.ok(median(wrong) > 5, 'a real hash was checked');
+    } finally {
+      await gateway.stop();
+    }
+  });
+
+  it('refuses --insecure on a non-loopback host without --allow-insecure-remote (exit 2)', async () => {
+    const res = await runCli(['serve', '--insecure', '--host', '0.0.0.0', '--port', '0', '--data-dir', path.join(fs.mkdtempSync('/tmp/jg-'), 'd')]);
+    assert.equal(res.code, 2);
+    assert.match(res.stderr, /allow-insecure-remote/);
+  });
+});
