@@ -5,10 +5,11 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Express } from 'express';
 import type { Config } from './config.js';
-import { BadRequestError, LoopDetectedError, ProxyDisabledError } from './errors.js';
+import { BadRequestError, LoopDetectedError, NotFoundError, ProxyDisabledError } from './errors.js';
 import { identifyRequest } from './identity/index.js';
 import type { Logger } from './log.js';
-import { forwardedOf, Forwarder, hasLooped, isProxyPath, requestBody, upstreamPath, upstreamRequestHeaders } from './proxy/index.js';
+import type { Duplex } from 'node:stream';
+import { createUpgradeForwarder, forwardedOf, Forwarder, hasLooped, isProxyPath, refuseUpgrade, requestBody, upstreamPath, upstreamRequestHeaders, type GatewayHeaders, type TargetUrl } from './proxy/index.js';
 import { sendError } from './respond.js';
 import type { Runtime } from './runtime.js';
 
@@ -32,24 +33,39 @@ export function createHttpServer(deps: HttpServerDeps): GatewayHttpServer {
   const passwords = runtime.passwords;
   const ownVia = `1.1 ${viaName}`;
 
-  async function proxy(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const upgrades = createUpgradeForwarder((err) => log.warn({ err: err.message }, 'WebSocket upstream failed'));
+
+  /** Policy shared by plain requests and upgrades: target, loop, identity, path, token → our headers. */
+  async function prepare(req: IncomingMessage): Promise<{ target: TargetUrl; path: string; own: GatewayHeaders }> {
     const target = runtime.target;
     if (target === null) throw new ProxyDisabledError();
     if (hasLooped(req.headers.via, viaName)) throw new LoopDetectedError('this request already went through this gateway: the proxy target points back at it');
     const forwarded = forwardedOf(req, config.trustProxy);
     const identity = await identifyRequest(req.headers.authorization, { insecure: config.insecure, passwords, clientAddress: forwarded.clientAddress });
     const path = upstreamPath(target, req.url!);
-    const body = requestBody(req, config.maxBodyBytes);
     const token = await runtime.minter.mint(identity);
     const incomingVia = req.headers.via;
-    const headers = upstreamRequestHeaders(req.rawHeaders, req.headers.connection, {
+    const own: GatewayHeaders = {
       authorization: `Bearer ${token}`,
       forwardedProto: forwarded.proto,
       forwardedHost: forwarded.host,
       forwardedFor: forwarded.forwardedFor,
       via: incomingVia === undefined ? ownVia : `${Array.isArray(incomingVia) ? incomingVia.join(', ') : incomingVia}, ${ownVia}`,
-    });
+    };
+    return { target, path, own };
+  }
+
+  async function proxy(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const { target, path, own } = await prepare(req);
+    const body = requestBody(req, config.maxBodyBytes);
+    const headers = upstreamRequestHeaders(req.rawHeaders, req.headers.connection, own);
     await forwarder.forward(req, res, { origin: target.origin, path, headers, body });
+  }
+
+  async function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    if (!isProxyPath(req.url ?? '')) throw new NotFoundError('upgrades are proxied under /proxy only');
+    const { target, path, own } = await prepare(req);
+    upgrades.forward(req, socket, head, { origin: target.origin, path, own });
   }
 
   // Check header/idle deadlines every second (Node's default is 30 s, too coarse for slow-loris).
@@ -65,6 +81,10 @@ export function createHttpServer(deps: HttpServerDeps): GatewayHttpServer {
       return;
     }
     app(req, res);
+  });
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => socket.destroy());
+    upgrade(req, socket, head).catch((err: unknown) => refuseUpgrade(socket, err));
   });
   return { server, forwarder };
 }

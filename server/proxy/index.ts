@@ -6,3 +6,4 @@ export { upstreamError } from './status-code.js';
 export { parseTrustProxy, forwardedOf, TRUST_NONE, type TrustProxy, type Forwarded } from './trust-proxy.js';
 export { isSelfTarget, viaName, hasLooped, type SelfAddress } from './self-target.js';
 export { requestBody, hasBody } from './body-limit.js';
+export { createUpgradeForwarder, refuseUpgrade, type UpgradeForwarder } from './websocket.js';

@@ -1,0 +1,63 @@
+/**
+ * WebSocket upgrades through /proxy, on http-proxy-middleware (the hot path forwards plain
+ * requests with undici, which does not tunnel upgrades). The upgrade request goes through the
+ * same identity → token → headers rules as any proxied request: the upstream sees the JWT, our
+ * X-Forwarded-* and Via, never the client's credentials.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { createProxyMiddleware } from 'http-proxy-middleware';
+import { BadRequestError, toGatewayError, toResponse, type GatewayError } from '../errors.js';
+import type { GatewayHeaders } from './headers.js';
+import { upstreamRequestHeaders } from './headers.js';
+
+const TARGET = Symbol('jwtgate.upgradeTarget');
+type UpgradeRequest = IncomingMessage & { [TARGET]?: string };
+
+/** Writes a minimal HTTP error answer on a socket that was never upgraded, then closes it. */
+export function refuseUpgrade(socket: Duplex, error: unknown): void {
+  const err: GatewayError = toGatewayError(error);
+  const { status, headers, body } = toResponse(err, 'plain');
+  const head = Object.entries({ ...headers, 'content-length': String(Buffer.byteLength(body)), connection: 'close' }).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+  if (socket.writable) socket.end(`HTTP/1.1 ${status} ${err.code}\r\n${head}\r\n${body}`);
+  socket.destroy();
+}
+
+export interface UpgradeForwarder {
+  forward(req: IncomingMessage, socket: Duplex, head: Buffer, upstream: { origin: string; path: string; own: GatewayHeaders }): void;
+}
+
+export function createUpgradeForwarder(onError: (err: Error) => void): UpgradeForwarder {
+  const proxy = createProxyMiddleware<IncomingMessage, ServerResponse>({
+    router: (req) => (req as UpgradeRequest)[TARGET]!,
+    target: 'http://unused.invalid',
+    ws: true,
+    changeOrigin: true,
+    xfwd: false,
+    logger: undefined,
+    on: {
+      error: (err, _req, resOrSocket) => {
+        onError(err);
+        if ('writable' in resOrSocket && !(resOrSocket as ServerResponse).headersSent) refuseUpgrade(resOrSocket as Duplex, new BadRequestError('upstream refused the upgrade'));
+      },
+    },
+  });
+  return {
+    forward(req, socket, head, upstream) {
+      if (String(req.headers.upgrade).toLowerCase() !== 'websocket') return refuseUpgrade(socket, new BadRequestError('only WebSocket upgrades are proxied'));
+      // Rebuild the headers under our rules, keeping the ones the WebSocket handshake needs.
+      const flat = upstreamRequestHeaders(req.rawHeaders, undefined, upstream.own);
+      const headers: Record<string, string> = {};
+      for (let i = 0; i < flat.length; i += 2) {
+        const name = flat[i]!.toLowerCase();
+        headers[name] = name in headers ? `${headers[name]}, ${flat[i + 1]}` : flat[i + 1]!;
+      }
+      headers['connection'] = 'Upgrade';
+      headers['upgrade'] = 'websocket';
+      req.headers = headers;
+      req.url = upstream.path;
+      (req as UpgradeRequest)[TARGET] = upstream.origin;
+      proxy.upgrade(req, socket as import('node:net').Socket, head);
+    },
+  };
+}
