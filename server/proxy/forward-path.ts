@@ -20,11 +20,17 @@ function decodeOnce(s: string): string {
   return s.replace(/%([0-9a-fA-F]{2})/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)));
 }
 
-/** True when some decoding of `path` contains a `.` or `..` segment. */
+/**
+ * True when some decoding of `path` contains a `.` or `..` segment, also once `;` path
+ * parameters are removed (servlet containers read `/..;/x` as `/../x`).
+ */
 export function hasDotSegment(path: string): boolean {
   let current = path;
   for (let i = 0; i < 4; i++) {
-    if (current.split(/[/\\]/).some((segment) => segment === '.' || segment === '..')) return true;
+    if (current.split(/[/\\]/).some((segment) => {
+      const bare = segment.split(';')[0];
+      return bare === '.' || bare === '..';
+    })) return true;
     const decoded = decodeOnce(current);
     if (decoded === current) return false;
     current = decoded;
@@ -38,6 +44,8 @@ export function upstreamPath(target: TargetUrl, rawUrl: string): string {
   const rest = queryAt < 0 ? rawUrl.slice(PROXY_PREFIX.length) : rawUrl.slice(PROXY_PREFIX.length, queryAt);
   const query = queryAt < 0 ? '' : rawUrl.slice(queryAt);
   if (rest.includes('\\') || /%5c/i.test(rest)) throw new ForbiddenPathError('backslashes are not allowed in proxied paths');
+  // Node's parser lets `#` through in the request target; upstream URL parsers would cut the path there.
+  if (rest.includes('#') || query.includes('#')) throw new ForbiddenPathError('"#" is not allowed in a request target');
   if (hasDotSegment(rest)) throw new ForbiddenPathError('dot segments are not allowed in proxied paths');
   const path = target.basePath + rest;
   return (path === '' ? '/' : path) + query;

@@ -32,5 +32,8 @@ export function parseTargetUrl(input: unknown): TargetUrl {
   if (input.includes('#')) throw new InvalidTargetUrlError('url must not contain a fragment');
   if (url.hostname === '') throw new InvalidTargetUrlError('url must have a host');
   const basePath = url.pathname.replace(/\/+$/, '');
-  return Object.freeze({ href: url.origin + basePath, origin: url.origin, basePath });
+  const href = url.origin + basePath;
+  // Normalizing percent-encodes non-ASCII: check the length of what is stored, not of the input.
+  if (href.length > MAX_TARGET_URL_LENGTH) throw new InvalidTargetUrlError(`url must have at most ${MAX_TARGET_URL_LENGTH} characters once normalized`);
+  return Object.freeze({ href, origin: url.origin, basePath });
 }

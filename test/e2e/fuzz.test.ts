@@ -239,7 +239,7 @@ describe('fuzzing the real gateway', () => {
     await assertAlive();
   });
 
-  it('raw request paths with `#`: the upstream only sees paths under the base path', { todo: 'bug: GET /proxy/..# is forwarded as /base/..#, which a URL parser at the upstream reads as / (outside /base)' }, async () => {
+  it('raw request paths with `#`: the upstream only sees paths under the base path', async () => {
     const { status, seen } = await sendPath('/proxy/..#');
     assert.ok(status < 500);
     for (const request of seen) assertUnderBase(request.url);

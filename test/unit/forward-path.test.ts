@@ -29,3 +29,15 @@ describe('upstreamPath', () => {
     });
   }
 });
+
+describe('upstreamPath refuses what upstream parsers would read differently', () => {
+  const based = parseTargetUrl('http://up.test/base');
+  for (const raw of ['/proxy/..#', '/proxy/%2e%2e#/admin', '/proxy/x?q=1#frag', '/proxy/..;/x', '/proxy/.;jsessionid=1/x', '/proxy/%2e%2e;x/y']) {
+    it(`refuses ${raw}`, () => {
+      assert.throws(() => upstreamPath(based, raw), { code: 'ERR_FORBIDDEN_PATH' });
+    });
+  }
+  it('keeps ordinary ; parameters', () => {
+    assert.equal(upstreamPath(based, '/proxy/a;v=1/b'), '/base/a;v=1/b');
+  });
+});

@@ -117,7 +117,7 @@ describe('upstreamPath (properties)', () => {
   // Node's HTTP parser lets a `#` through in the request target, and the gateway forwards it as
   // received. The dot-segment check splits at `/` and `\` only, so `..#` is a plain segment for
   // it, while any URL parser at the upstream ends the path at `#`: `/base/..#` is `/`.
-  it('idem with `#` in the path', { todo: 'bug: /proxy/..# (or /proxy/%2e%2e#, /proxy/%252e%252e#) is accepted and forwarded as /base/..#, which a URL parser resolves to / (outside /base)' }, () => {
+  it('idem with `#` in the path', () => {
     fc.assert(
       fc.property(fc.constantFrom(...TARGETS), rawProxyTarget(true), (target, raw) => {
         checkUpstreamPath(target, raw);
@@ -128,7 +128,8 @@ describe('upstreamPath (properties)', () => {
 
   it('forwards paths made of plain segments unchanged under the base path', () => {
     const segment = fc.stringMatching(/^[A-Za-z0-9_~-][A-Za-z0-9._~-]{0,7}$/).filter((s) => s !== '.' && s !== '..');
-    const query = fc.option(fc.string({ unit: 'grapheme-ascii', maxLength: 12 }).map((q) => `?${q}`), { nil: '' });
+    // `#` is refused anywhere in a request target (see the next property).
+    const query = fc.option(fc.string({ unit: 'grapheme-ascii', maxLength: 12 }).filter((q) => !q.includes('#')).map((q) => `?${q}`), { nil: '' });
     fc.assert(
       fc.property(fc.constantFrom(...TARGETS), fc.array(segment, { maxLength: 6 }), fc.boolean(), query, (target, segments, trailing, q) => {
         const rest = segments.length === 0 ? '' : `/${segments.join('/')}${trailing ? '/' : ''}`;
@@ -142,7 +143,7 @@ describe('upstreamPath (properties)', () => {
   // Servlet containers (Tomcat, and so Spring Boot / Atoti) drop `;parameters` from each segment
   // before normalizing: `/base/..;/x` is `/x` for them. The documented check splits at `/` and `\`
   // only, so such segments go through.
-  it('refuses segments that are dot segments once `;` path parameters are removed (servlet containers)', { todo: 'bug: /proxy/..;/x is forwarded as /base/..;/x, which Tomcat/Spring upstreams normalize to /x (outside /base)' }, () => {
+  it('refuses segments that are dot segments once `;` path parameters are removed (servlet containers)', () => {
     const piece = fc.constantFrom('.', '..', '/', ';', 'a', '%2e', '%3b', '%2f', 'jsessionid=1');
     const based = parseTargetUrl('http://up.test/base');
     fc.assert(
@@ -221,7 +222,7 @@ describe('parseTargetUrl (properties)', () => {
   // The length bound is checked on the input, before the URL parser percent-encodes the path:
   // a URL under 2048 characters may normalize to an href above it, which the store then holds
   // but runtime.refresh() refuses (the proxy silently becomes disabled).
-  it('idem for long paths with non-ASCII characters (bounded length)', { todo: 'bug: "http://up.test/" + "é".repeat(342) (357 chars) is accepted as a 2067-char href that parseTargetUrl then refuses (> 2048): not idempotent' }, () => {
+  it('idem for long paths with non-ASCII characters (bounded length)', () => {
     const longPath = fc.tuple(fc.constantFrom('a', 'é', '\u{1f431}', '"', 'a/'), fc.integer({ min: 1, max: 1020 })).map(([unit, n]) => unit.repeat(n));
     fc.assert(fc.property(longPath, (p) => checkTargetUrl(`http://up.test/${p}`)), { numRuns: 100 });
   });
