@@ -8,6 +8,12 @@ import type { Store } from './store/index.js';
 import { generateSigningKey, isSealed, openPrivateKey } from './tokens/index.js';
 
 export async function bootstrapStore(store: Store, config: Pick<Config, 'adminPassword' | 'keyEncryptionKey'>, log: Pick<Logger, 'info' | 'warn'>): Promise<void> {
+  // Created now, before the server starts watching the revision, so it is not a "change" later.
+  await store.deploymentId();
+  const encryption = keyEncryptionOf(config);
+  const keys = await store.listKeys();
+  // Refuse to start with a wrong or missing encryption key rather than fail on the first request.
+  for (const key of keys) if (key.privateKey !== null) openPrivateKey(key.privateKey, encryption);
   if ((await store.countUsers()) === 0) {
     const generated = config.adminPassword === null;
     const password = config.adminPassword ?? randomBytes(18).toString('base64url');
@@ -19,12 +25,6 @@ export async function bootstrapStore(store: Store, config: Pick<Config, 'adminPa
       log.info({ user: 'admin' }, 'created user admin with the password from JWTGATE_ADMIN_PASSWORD');
     }
   }
-  // Created now, before the server starts watching the revision, so it is not a "change" later.
-  await store.deploymentId();
-  const encryption = keyEncryptionOf(config);
-  const keys = await store.listKeys();
-  // Refuse to start with a wrong or missing encryption key rather than fail on the first request.
-  for (const key of keys) if (key.privateKey !== null) openPrivateKey(key.privateKey, encryption);
   if (encryption && keys.some((k) => k.privateKey !== null && !isSealed(k.privateKey))) {
     const sealed = await store.rewritePrivateKeys((_kid, stored) => (isSealed(stored) ? stored : encryption.seal(stored)));
     log.info({ keys: sealed }, 'encrypted the stored private keys with JWTGATE_KEY_ENCRYPTION_KEY');

@@ -69,7 +69,7 @@ withConfigOptions(program.command('serve').description('run the gateway'), OPTIO
   });
 
 const example = (text: string) => `\nExample:\n${text.split('\n').map((l) => `  ${l}`).join('\n')}`;
-const KEY_OPTIONS = ['dataDir', 'tokenTtlSeconds', 'jwksMaxAgeSeconds'] as const;
+const KEY_OPTIONS = ['dataDir', 'tokenTtlSeconds', 'jwksMaxAgeSeconds', 'auditLogFile'] as const;
 const timingOptions = (command: Command) =>
   command
     .option('--grace <seconds>', 'how long the previous key stays published after the new one signs (default: 2 x token TTL + 60)')
@@ -99,12 +99,12 @@ withConfigOptions(users.command('list').description('list users: name, whether a
   .option('--json', 'machine-readable output')
   .addHelpText('after', example('jwtgate users list --data-dir ./data'))
   .action(async (opts: { json?: boolean }, command: Command) => listUsersCommand(configOf(flagsOf(command)), opts.json === true));
-withConfigOptions(users.command('set').argument('<name>', 'user name').description('create or update a user; the password is read from standard input, never from the command line'), ['dataDir', 'minPasswordLength'])
+withConfigOptions(users.command('set').argument('<name>', 'user name').description('create or update a user; the password is read from standard input, never from the command line'), ['dataDir', 'minPasswordLength', 'auditLogFile'])
   .option('--roles <roles>', 'comma-separated roles, replacing the current ones ("" for none)')
   .option('--password-stdin', 'read the password from the first line of standard input')
   .addHelpText('after', example("printf '%s\\n' \"$ALICE_PASSWORD\" | jwtgate users set Alice --roles ROLE_USER,ROLE_WONDERLAND --password-stdin"))
   .action(async (name: string, opts: { roles?: string; passwordStdin?: boolean }, command: Command) => setUserCommand(configOf(flagsOf(command)), name, opts));
-withConfigOptions(users.command('delete').argument('<name>', 'user name').description('delete a user'), ['dataDir'])
+withConfigOptions(users.command('delete').argument('<name>', 'user name').description('delete a user'), ['dataDir', 'auditLogFile'])
   .addHelpText('after', example('jwtgate users delete Alice --data-dir ./data'))
   .action(async (name: string, _opts: unknown, command: Command) => deleteUserCommand(configOf(flagsOf(command)), name));
 
@@ -113,15 +113,15 @@ withConfigOptions(proxy.command('get').description('print the target URL, or (di
   .option('--json', 'machine-readable output')
   .addHelpText('after', example('jwtgate proxy get --data-dir ./data'))
   .action(async (opts: { json?: boolean }, command: Command) => getProxyCommand(configOf(flagsOf(command)), opts.json === true));
-withConfigOptions(proxy.command('set').argument('<url>', 'http(s)://host[:port][/base]').description('forward /proxy/* to URL'), ['dataDir'])
+withConfigOptions(proxy.command('set').argument('<url>', 'http(s)://host[:port][/base]').description('forward /proxy/* to URL'), ['dataDir', 'auditLogFile'])
   .addHelpText('after', example('jwtgate proxy set http://127.0.0.1:8000 --data-dir ./data'))
   .action(async (url: string, _opts: unknown, command: Command) => setProxyCommand(configOf(flagsOf(command)), url));
-withConfigOptions(proxy.command('disable').description('stop forwarding: /proxy answers 501'), ['dataDir'])
+withConfigOptions(proxy.command('disable').description('stop forwarding: /proxy answers 501'), ['dataDir', 'auditLogFile'])
   .addHelpText('after', example('jwtgate proxy disable --data-dir ./data'))
   .action(async (_opts: unknown, command: Command) => setProxyCommand(configOf(flagsOf(command)), null));
 
 const token = program.command('token').description('tokens for testing upstreams');
-withConfigOptions(token.command('mint').description('print a token signed by the active key'), ['dataDir', 'issuer', 'audience', 'tokenTtlSeconds'])
+withConfigOptions(token.command('mint').description('print a token signed by the active key (audited)'), ['dataDir', 'issuer', 'audience', 'tokenTtlSeconds', 'auditLogFile'])
   .requiredOption('--sub <name>', 'the sub claim')
   .option('--roles <roles>', 'comma-separated authorities', '')
   .option('--ttl <seconds>', 'lifetime (default: --token-ttl)')

@@ -19,6 +19,8 @@ export interface Config {
   insecure: boolean;
   /** --insecure is refused on a non-loopback host unless this is set too. */
   allowInsecureRemote: boolean;
+  /** The URL clients use to reach the gateway; when set, X-Forwarded-Proto/-Host come from it, not from the Host header. */
+  publicUrl: URL | null;
   /** Peers whose X-Forwarded-* are believed. */
   trustProxy: TrustProxy;
   /** Largest request head (request line + headers), bytes; 431 beyond. */
@@ -77,6 +79,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'dataDir', flag: '--data-dir <dir>', env: 'JWTGATE_DATA_DIR', description: 'folder of the embedded SQLite store', defaultText: './data' },
   { key: 'insecure', flag: '--insecure', env: 'JWTGATE_INSECURE', description: 'no security: every caller is anonymousUser with ROLE_ADMIN, ROLE_ANONYMOUS, ROLE_USER', defaultText: 'false' },
   { key: 'allowInsecureRemote', flag: '--allow-insecure-remote', env: 'JWTGATE_ALLOW_INSECURE_REMOTE', description: 'allow --insecure on a non-loopback --host', defaultText: 'false' },
+  { key: 'publicUrl', flag: '--public-url <url>', env: 'JWTGATE_PUBLIC_URL', description: 'URL clients use to reach the gateway; X-Forwarded-Proto/-Host are taken from it instead of the Host header (recommended: upstreams call it back)', defaultText: '(from the Host header)' },
   { key: 'trustProxy', flag: '--trust-proxy <cidrs|hops>', env: 'JWTGATE_TRUST_PROXY', description: 'peers whose X-Forwarded-For/-Proto/-Host are believed: comma-separated IPs/CIDRs, or a hop count', defaultText: 'none' },
   { key: 'maxHeaderSize', flag: '--max-header-size <bytes>', env: 'JWTGATE_MAX_HEADER_SIZE', description: 'largest request head; 431 beyond', defaultText: '16384' },
   { key: 'headersTimeoutMs', flag: '--headers-timeout <seconds>', env: 'JWTGATE_HEADERS_TIMEOUT', description: 'time a client has to send the request head (slow-loris bound); 408 after it', defaultText: '10' },
@@ -88,7 +91,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'tokenTtlSeconds', flag: '--token-ttl <seconds>', env: 'JWTGATE_TOKEN_TTL', description: 'lifetime of minted tokens (exp - iat)', defaultText: '300' },
   { key: 'issuer', flag: '--issuer <url>', env: 'JWTGATE_ISSUER', description: 'iss claim of minted tokens', defaultText: 'jwtgate' },
   { key: 'audience', flag: '--audience <aud>', env: 'JWTGATE_AUDIENCE', description: 'aud claim of minted tokens (none by default)', defaultText: '(none)' },
-  { key: 'upstreamTimeoutMs', flag: '--upstream-timeout <seconds>', env: 'JWTGATE_UPSTREAM_TIMEOUT', description: 'upstream response timeout (headers, and between body chunks); 504 after it', defaultText: '60' },
+  { key: 'upstreamTimeoutMs', flag: '--upstream-timeout <seconds>', env: 'JWTGATE_UPSTREAM_TIMEOUT', description: 'time the upstream has to send response headers (504 after it) and between body chunks (the connection is cut after it)', defaultText: '60' },
   { key: 'minPasswordLength', flag: '--min-password-length <n>', env: 'JWTGATE_MIN_PASSWORD_LENGTH', description: 'minimum length of a new password', defaultText: '12' },
   { key: 'pollIntervalMs', flag: '--poll-interval <ms>', env: 'JWTGATE_POLL_INTERVAL', description: 'how often the server looks for store changes made by the CLI', defaultText: '1000' },
   { key: 'drainTimeoutMs', flag: '--drain-timeout <seconds>', env: 'JWTGATE_DRAIN_TIMEOUT', description: 'on SIGTERM, how long in-flight requests may take to finish', defaultText: '10' },
@@ -190,6 +193,16 @@ export function loadConfig(flags: Flags, env: Env = processEnv()): Config {
   if (insecure && !isLoopbackHost(host) && !allowInsecureRemote) {
     problems.push(`--insecure makes every caller an administrator: refused on the non-loopback host ${host} unless --allow-insecure-remote is given too`);
   }
+  const publicUrlRaw = raw('publicUrl');
+  let publicUrl: URL | null = null;
+  if (publicUrlRaw !== undefined && publicUrlRaw.value !== '') {
+    try {
+      publicUrl = new URL(String(publicUrlRaw.value));
+      if (!['http:', 'https:'].includes(publicUrl.protocol) || publicUrl.username || publicUrl.password || publicUrl.search || publicUrl.hash || publicUrl.pathname !== '/') throw new Error('shape');
+    } catch {
+      problems.push(`--public-url must be http(s)://host[:port] without path, credentials, query or fragment, got ${JSON.stringify(publicUrlRaw.value)}`);
+    }
+  }
   const trustParsed = parseTrustProxy(str('trustProxy', ''));
   if (typeof trustParsed === 'string') problems.push(trustParsed);
   const maxHeaderSize = int('maxHeaderSize', 16_384, 1024, 1_048_576);
@@ -208,6 +221,7 @@ export function loadConfig(flags: Flags, env: Env = processEnv()): Config {
     dataDir: path.resolve(dataDirRaw),
     insecure,
     allowInsecureRemote,
+    publicUrl,
     trustProxy: trustParsed as TrustProxy,
     maxHeaderSize,
     headersTimeoutMs,

@@ -70,6 +70,11 @@ export class NotFoundError extends GatewayError {
   override readonly code = 'ERR_NOT_FOUND';
 }
 
+export class MethodNotAllowedError extends GatewayError {
+  override readonly status = 405;
+  override readonly code = 'ERR_METHOD_NOT_ALLOWED';
+}
+
 export class ConflictError extends GatewayError {
   override readonly status = 409;
   override readonly code: string = 'ERR_CONFLICT';

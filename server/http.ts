@@ -5,7 +5,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Express } from 'express';
 import type { Config } from './config.js';
-import { BadRequestError, LoopDetectedError, NotFoundError, ProxyDisabledError } from './errors.js';
+import { BadRequestError, LoopDetectedError, MethodNotAllowedError, NotFoundError, ProxyDisabledError } from './errors.js';
 import { identifyRequest } from './identity/index.js';
 import type { Logger } from './log.js';
 import type { Duplex } from 'node:stream';
@@ -14,7 +14,7 @@ import { sendError } from './respond.js';
 import type { Runtime } from './runtime.js';
 
 export interface HttpServerDeps {
-  config: Pick<Config, 'insecure' | 'upstreamTimeoutMs' | 'trustProxy' | 'maxBodyBytes' | 'maxHeaderSize'>;
+  config: Pick<Config, 'insecure' | 'upstreamTimeoutMs' | 'trustProxy' | 'publicUrl' | 'maxBodyBytes' | 'maxHeaderSize'>;
   runtime: Runtime;
   app: Express;
   log: Logger;
@@ -39,8 +39,10 @@ export function createHttpServer(deps: HttpServerDeps): GatewayHttpServer {
   async function prepare(req: IncomingMessage): Promise<{ target: TargetUrl; path: string; own: GatewayHeaders }> {
     const target = runtime.target;
     if (target === null) throw new ProxyDisabledError();
+    // TRACE would make the upstream echo the request, minted token included, back to the client.
+    if (req.method === 'TRACE') throw new MethodNotAllowedError('TRACE is not proxied');
     if (hasLooped(req.headers.via, viaName)) throw new LoopDetectedError('this request already went through this gateway: the proxy target points back at it');
-    const forwarded = forwardedOf(req, config.trustProxy);
+    const forwarded = forwardedOf(req, config.trustProxy, config.publicUrl);
     const identity = await identifyRequest(req.headers.authorization, { insecure: config.insecure, passwords, clientAddress: forwarded.clientAddress });
     const path = upstreamPath(target, req.url!);
     const token = await runtime.minter.mint(identity);

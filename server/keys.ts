@@ -6,7 +6,7 @@
 import type { Config } from './config.js';
 import { InvalidInputError, KeyImportError } from './errors.js';
 import type { KeyRecord, Store } from './store/index.js';
-import { generateSigningKey, importPrivateKeyPem, KEY_BITS, KeyEncryption, sealPrivateKey, type NewKey } from './tokens/index.js';
+import { generateSigningKey, importPrivateKeyPem, isSealed, KEY_BITS, KeyEncryption, openPrivateKey, sealPrivateKey, type NewKey } from './tokens/index.js';
 
 export interface RotationTiming {
   /** Seconds between publishing the new key and signing with it. */
@@ -51,9 +51,14 @@ export function keyEncryptionOf(config: Pick<Config, 'keyEncryptionKey'>): KeyEn
 
 /** Publishes `key` now, makes it sign after the publish delay, and retires the previous key after the grace. */
 export async function scheduleNewKey(store: Store, key: NewKey, timing: RotationTiming, encryption: KeyEncryption | null, now = Date.now()): Promise<KeyRecord> {
-  const existing = (await store.listKeys()).find((k) => k.kid === key.kid);
+  const keys = await store.listKeys();
+  const existing = keys.find((k) => k.kid === key.kid);
   if (existing) throw new KeyImportError(`key ${key.kid} is already in the store (${existing.state}); a key is never made active twice`);
-  const activatesAt = now + timing.publishDelaySeconds * 1000;
+  // Same protection for every key: a sealed store stays sealed, and only with its own key.
+  for (const k of keys) if (k.privateKey !== null && (encryption !== null || isSealed(k.privateKey))) openPrivateKey(k.privateKey, encryption);
+  // Nothing signs yet (a fresh store): there is no one to publish ahead of.
+  const delaySeconds = keys.some((k) => k.state === 'active') ? timing.publishDelaySeconds : 0;
+  const activatesAt = now + delaySeconds * 1000;
   await store.scheduleKey({ ...key, privateKey: sealPrivateKey(key.privateKey, encryption) }, activatesAt, activatesAt + timing.graceSeconds * 1000, now);
   return (await store.listKeys()).find((k) => k.kid === key.kid)!;
 }

@@ -1,21 +1,22 @@
 /** `jwtgate token mint|verify`: tokens for testing upstreams, checked against the store's published keys. */
 import type { Config } from '../config.js';
 import { InvalidInputError } from '../errors.js';
-import { validateRoles } from '../identity/index.js';
+import { ANONYMOUS_NAME, validateRoles, validateUserName } from '../identity/index.js';
 import { keyEncryptionOf } from '../keys.js';
 import { KeySet, mintToken, NoSigningKeyError, verifyToken } from '../tokens/index.js';
-import { printJson, splitList, withStore } from './common.js';
+import { auditCli, printJson, splitList, withStore } from './common.js';
 
-type TokenConfig = Pick<Config, 'dataDir' | 'issuer' | 'audience' | 'tokenTtlSeconds' | 'keyEncryptionKey'>;
+type TokenConfig = Pick<Config, 'dataDir' | 'issuer' | 'audience' | 'tokenTtlSeconds' | 'keyEncryptionKey' | 'auditLogFile'>;
 
 export async function mintCommand(config: TokenConfig, flags: { sub?: string; roles?: string; ttl?: string }): Promise<void> {
-  const sub = flags.sub ?? '';
-  if (sub === '' || sub.length > 128 || /[\u0000-\u001f\u007f]/.test(sub)) throw new InvalidInputError('--sub must be a non-empty name without control characters');
+  // The same rules as user names; anonymousUser is allowed here, to test what anonymous callers get.
+  const sub = flags.sub === ANONYMOUS_NAME ? ANONYMOUS_NAME : validateUserName(flags.sub ?? '');
   const roles = validateRoles(splitList(flags.roles) ?? []);
   const ttl = flags.ttl === undefined ? config.tokenTtlSeconds : Number(flags.ttl);
-  if (!Number.isInteger(ttl) || ttl < 1 || ttl > 86_400) throw new InvalidInputError(`--ttl must be 1 to 86400 seconds, got ${JSON.stringify(flags.ttl)}`);
+  if (!Number.isInteger(ttl) || ttl < 10 || ttl > 86_400) throw new InvalidInputError(`--ttl must be 10 to 86400 seconds (as --token-ttl), got ${JSON.stringify(flags.ttl)}`);
   const keys = await withStore(config, async (store) => new KeySet(await store.listKeys(), Date.now(), keyEncryptionOf(config)));
   if (!keys.active) throw new NoSigningKeyError('the store has no active signing key (start the server once, or run keys rotate)');
+  auditCli(config, { action: 'token.mint', target: sub, details: { roles, ttl, kid: keys.active.kid } });
   process.stdout.write(`${await mintToken(keys.active, { name: sub, roles }, { issuer: config.issuer, audience: config.audience, ttlSeconds: ttl })}\n`);
 }
 

@@ -87,7 +87,6 @@ export class PasswordVerifier {
       this.#throttle?.recordFailure(credentials.name, clientAddress);
       return null;
     }
-    this.#throttle?.recordSuccess(clientAddress);
     const identity: Identity = Object.freeze({ name: user.name, roles: Object.freeze([...user.roles]), via: 'basic' });
     // A user change while we were hashing makes this result stale: return it, do not cache it.
     if (generation === this.#generation) {

@@ -2,15 +2,12 @@
  * passport glue for the Express routers (/admin, /api): passport-http's BasicStrategy and a
  * strategy for bearer tokens forwarded back by upstreams. Both delegate to the same verifiers
  * as the /proxy fast path, so the rules are written once.
- *
- * passport-http splits `user:pass` on every colon (a password containing ":" would be cut), so
- * the verify callback re-reads the header with our strict parser.
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import passport from 'passport';
 import { BasicStrategy } from 'passport-http';
 import { InvalidTokenError, UnauthorizedError } from '../errors.js';
-import { parseBasicAuthorization, type PasswordVerifier } from './basic.js';
+import { parseBasicAuthorization, type BasicCredentials, type PasswordVerifier } from './basic.js';
 import { authorizationScheme } from './identify.js';
 import { ANONYMOUS, INSECURE, type Identity } from './identity.js';
 
@@ -20,6 +17,24 @@ declare global {
     interface Request {
       identity?: Identity;
     }
+  }
+}
+
+type VerifyBasic = (req: Request, credentials: BasicCredentials, done: (err: unknown, user?: Identity | false) => void) => void;
+
+/**
+ * passport-http's BasicStrategy, with the credential parsing replaced: the original splits
+ * `user:pass` on every colon and refuses an empty first part of the password, so a password
+ * containing or starting with ":" could never log in. Ours splits at the first colon only.
+ */
+class StrictBasicStrategy extends BasicStrategy {
+  constructor(readonly verifyBasic: VerifyBasic) {
+    super({ realm: 'jwtgate' }, () => undefined);
+  }
+  override authenticate(this: passport.StrategyCreated<StrictBasicStrategy>, req: Request): void {
+    const credentials = parseBasicAuthorization(req.headers.authorization ?? '');
+    if (!credentials) return this.fail('Basic realm="jwtgate"');
+    this.verifyBasic(req, credentials, (err, user) => (err ? this.error(err) : user ? this.success(user) : this.fail('Basic realm="jwtgate"')));
   }
 }
 
@@ -51,9 +66,7 @@ export function createPassportAuthenticator(options: PassportOptions): (opts: { 
   const instance = new passport.Passport();
   instance.use(
     'basic',
-    new BasicStrategy({ realm: 'jwtgate', passReqToCallback: true }, (req: Request, _user: string, _pass: string, done: (err: unknown, user?: Identity | false) => void) => {
-      const credentials = parseBasicAuthorization(req.headers.authorization ?? '');
-      if (!credentials) return done(null, false);
+    new StrictBasicStrategy((req, credentials, done) => {
       options.passwords.verify(credentials, options.clientAddressOf(req)).then((identity) => done(null, identity ?? false), done);
     }),
   );

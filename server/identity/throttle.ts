@@ -3,6 +3,7 @@
  * address, then 429 with Retry-After until the window ends. Windows are short, so nobody is
  * locked out for long; a loopback client is never throttled by failures made by others against
  * the same user name (the local operator can always log in; the CLI resets passwords anyway).
+ * A success does not reset the counts: one valid account must not buy unlimited guesses at others.
  */
 import { isLoopbackAddress } from './loopback.js';
 
@@ -58,11 +59,6 @@ export class LoginThrottle {
       }
       w.failures++;
     }
-  }
-
-  /** A successful login clears that client's own record. */
-  recordSuccess(clientAddress: string): void {
-    this.#windows.delete(`ip\0${clientAddress}`);
   }
 
   /** Forgets everything (e.g. after a password reset through the CLI). */

@@ -69,11 +69,16 @@ function ownHost(req: IncomingMessage): string {
   return localAddress?.includes(':') ? `[${localAddress}]:${localPort}` : `${localAddress}:${localPort}`;
 }
 
-export function forwardedOf(req: IncomingMessage, trust: TrustProxy): Forwarded {
+/**
+ * `publicUrl`, when configured, fixes X-Forwarded-Proto/-Host: a client cannot then make an
+ * upstream call back (with the client's token) to a host of the client's choosing via `Host`.
+ */
+export function forwardedOf(req: IncomingMessage, trust: TrustProxy, publicUrl: URL | null = null): Forwarded {
   const peer = req.socket.remoteAddress ?? '';
-  const ownProto = 'encrypted' in req.socket && req.socket.encrypted ? 'https' : 'http';
+  const ownProto = publicUrl ? publicUrl.protocol.slice(0, -1) : 'encrypted' in req.socket && req.socket.encrypted ? 'https' : 'http';
   const peerTrusted = trust.kind === 'hops' || isTrusted(trust, peer);
-  if (!peerTrusted) return { proto: ownProto, host: ownHost(req), forwardedFor: peer, clientAddress: peer };
+  const host = publicUrl ? publicUrl.host : ownHost(req);
+  if (!peerTrusted) return { proto: ownProto, host, forwardedFor: peer, clientAddress: peer };
 
   const incomingFor = req.headers['x-forwarded-for'];
   const chainText = Array.isArray(incomingFor) ? incomingFor.join(',') : (incomingFor ?? '');
@@ -88,10 +93,11 @@ export function forwardedOf(req: IncomingMessage, trust: TrustProxy): Forwarded 
     }
   }
   const proto = first(req.headers['x-forwarded-proto'])?.toLowerCase();
-  const host = first(req.headers['x-forwarded-host']);
+  const forwardedHost = first(req.headers['x-forwarded-host']);
+  if (publicUrl) return { proto: ownProto, host, forwardedFor: chain.join(', '), clientAddress };
   return {
     proto: proto === 'http' || proto === 'https' ? proto : ownProto,
-    host: host !== undefined && HOST_VALUE.test(host) ? host : ownHost(req),
+    host: forwardedHost !== undefined && HOST_VALUE.test(forwardedHost) ? forwardedHost : host,
     forwardedFor: chain.join(', '),
     clientAddress,
   };

@@ -42,12 +42,13 @@ export async function importPrivateKeyPem(pem: string, now: number = Date.now())
   if (!/-----BEGIN (RSA |ENCRYPTED |EC )?PRIVATE KEY-----/.test(pem)) {
     throw new KeyImportError('not a PEM private key (expected -----BEGIN PRIVATE KEY----- or -----BEGIN RSA PRIVATE KEY-----)');
   }
+  if (pem.includes('-----BEGIN ENCRYPTED PRIVATE KEY-----') || /Proc-Type:\s*4,ENCRYPTED/.test(pem)) {
+    throw new KeyImportError('the private key is encrypted; decrypt it first (openssl pkey -in FILE -out PLAIN)');
+  }
   let key: KeyObject;
   try {
     key = createPrivateKey({ key: pem, format: 'pem' });
-  } catch (err) {
-    const code = (err as { code?: string }).code;
-    if (code === 'ERR_MISSING_PASSPHRASE') throw new KeyImportError('the private key is encrypted; decrypt it first (openssl pkey -in FILE -out PLAIN)');
+  } catch {
     throw new KeyImportError('the PEM could not be parsed as a private key');
   }
   if (key.asymmetricKeyType !== 'rsa') throw new KeyImportError(`expected an RSA key, got ${key.asymmetricKeyType ?? 'an unknown key type'}`);

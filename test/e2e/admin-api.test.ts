@@ -123,6 +123,13 @@ describe('admin API', () => {
     assert.equal((await fetch(`${gateway.url}/api/whoami`, { headers: { authorization: basicAuth('bob', 'bob-password-1') } })).status, 200);
   });
 
+  it('accepts passwords containing or starting with ":" on every path', async () => {
+    assert.equal((await adminJson(gateway, 'PUT', '/admin/users/colon', { password: ':starts:with:colon', roles: ['ROLE_USER'] })).status, 201);
+    const auth = basicAuth('colon', ':starts:with:colon');
+    assert.equal((await fetch(`${gateway.url}/api/whoami`, { headers: { authorization: auth } })).status, 200);
+    assert.equal((await fetch(`${gateway.url}/api/whoami`, { headers: { authorization: basicAuth('colon', ':starts') } })).status, 401);
+  });
+
   it('answers JSON 404 for unknown routes and /healthz 200', async () => {
     const missing = await fetch(`${gateway.url}/nope`);
     assert.equal(missing.status, 404);

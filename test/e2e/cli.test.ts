@@ -95,7 +95,7 @@ describe('CLI against a running gateway', () => {
     const [h, p] = token.split('.');
     assertBadInput(await runCli(['token', 'verify', `${h}.${p}.AAAA`, ...dd]), /invalid/);
     assertBadInput(await runCli(['token', 'verify', token, '--issuer', 'someone-else', ...dd]), /invalid/);
-    assertBadInput(await runCli(['token', 'mint', '--sub', '', ...dd]), /--sub/);
+    assertBadInput(await runCli(['token', 'mint', '--sub', '', ...dd]), /user name/);
     assertBadInput(await runCli(['token', 'mint', '--sub', 'x', '--ttl', '0', ...dd]), /--ttl/);
   });
 

@@ -34,6 +34,12 @@ describe('key encryption at rest', () => {
       const mintWrong = await runCli(['token', 'mint', '--sub', 'a', '--data-dir', gateway.dataDir], { env: { JWTGATE_KEY_ENCRYPTION_KEY: '', ...env } });
       assert.equal(mintWrong.code, 2, mintWrong.stderr);
     }
+    // A sealed store is never given a key in clear, nor a key sealed under another secret.
+    for (const env of [{ JWTGATE_KEY_ENCRYPTION_KEY: '' }, { JWTGATE_KEY_ENCRYPTION_KEY: WRONG }]) {
+      const res = await runCli(['keys', 'rotate', '--data-dir', gateway.dataDir], { env });
+      assert.equal(res.code, 2, res.stderr);
+      assert.match(res.stderr, /JWTGATE_KEY_ENCRYPTION_KEY/);
+    }
     const tooShort = await runCli(['serve', '--port', '0', '--data-dir', gateway.dataDir], { env: { JWTGATE_KEY_ENCRYPTION_KEY: 'short' } });
     assert.equal(tooShort.code, 2);
     assert.match(tooShort.stderr, /at least 32/);

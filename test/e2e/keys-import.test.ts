@@ -23,6 +23,7 @@ describe('keys import', () => {
     const dataDir = path.join(dir, 'data');
     const first = await runCli(['keys', 'import', '--data-dir', dataDir, '--private-key', writeKey(dir, 'ok.pem', rsa(2048, 'pkcs8'))]);
     assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stderr, /is active \(signing now\)/, 'a first key signs at once: there is nothing to publish ahead of');
     const snapshot = async () => {
       const store = openStore({ dataDir, create: false });
       const state = JSON.stringify({ revision: await store.revision(), keys: await store.listKeys() });
@@ -36,6 +37,7 @@ describe('keys import', () => {
       ['1024-bit RSA', writeKey(dir, 'short.pem', rsa(1024, 'pkcs8'))],
       ['not a PEM', writeKey(dir, 'garbage.pem', 'hello')],
       ['a directory', dir],
+      ['an encrypted key', writeKey(dir, 'enc.pem', generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'pw' }))],
     ];
     if (process.getuid?.() !== 0) bad.push(['unreadable', writeKey(dir, 'unreadable.pem', rsa(2048, 'pkcs8'), 0o000)]);
     for (const [what, file] of bad) {

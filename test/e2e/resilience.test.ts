@@ -27,12 +27,13 @@ describe('resilience', () => {
       }
     };
     const writers = [0, 1, 2, 3].map(writer);
-    await sleep(800);
+    // Kill mid-stream, once a fair number of writes were acknowledged (or after 5 s on a busy machine).
+    for (let waited = 0; acknowledged.length < 30 && waited < 5000; waited += 50) await sleep(50);
     gateway.proc.kill('SIGKILL');
     stop = true;
     await Promise.all(writers);
     await gateway.exited;
-    assert.ok(acknowledged.length > 20, `only ${acknowledged.length} writes acknowledged`);
+    assert.ok(acknowledged.length >= 10, `only ${acknowledged.length} writes acknowledged`);
 
     const again = await startGateway({ dataDir: gateway.dataDir });
     try {
@@ -92,12 +93,13 @@ describe('resilience', () => {
       await adminJson(gateway, 'DELETE', '/admin/users/zed');
       await runCli(['users', 'set', 'yan', '--roles', 'ROLE_USER', '--password-stdin', '--data-dir', gateway.dataDir], { input: 'yan-secret-password\n' });
       await runCli(['proxy', 'disable', '--data-dir', gateway.dataDir]);
+      await runCli(['token', 'mint', '--sub', 'yan', '--roles', 'ROLE_USER', '--data-dir', gateway.dataDir]);
       const file = path.join(gateway.dataDir, 'audit.log');
       assert.equal(fs.statSync(file).mode & 0o777, 0o600);
       const text = fs.readFileSync(file, 'utf8');
       const lines = text.trim().split('\n').map((l) => JSON.parse(l) as { time: string; actor: string; action: string; target: string | null });
       assert.deepEqual(lines.map((l) => [l.actor.replace(/^cli:.*/, 'cli'), l.action]), [
-        ['admin', 'user.create'], ['admin', 'proxy.set'], ['admin', 'key.rotate'], ['admin', 'user.delete'], ['cli', 'user.create'], ['cli', 'proxy.disable'],
+        ['admin', 'user.create'], ['admin', 'proxy.set'], ['admin', 'key.rotate'], ['admin', 'user.delete'], ['cli', 'user.create'], ['cli', 'proxy.disable'], ['cli', 'token.mint'],
       ]);
       for (const l of lines) assert.ok(!Number.isNaN(Date.parse(l.time)));
       assert.equal(lines[0]!.target, 'zed');

@@ -56,6 +56,13 @@ describe('security: identity cannot be forged or leaked', () => {
     assert.match(String(seen.headers.via), /^1\.1 jwtgate-[0-9a-f]+$/);
   });
 
+  it('refuses TRACE (405): the upstream would echo the minted token back', async () => {
+    const before = upstream.requests.length;
+    const answer = await rawRequest(gateway.port, 'TRACE /proxy/x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    assert.match(answer, /^HTTP\/1\.1 405 /);
+    assert.equal(upstream.requests.length, before);
+  });
+
   it('rejects every bad bearer token on /api/whoami with 401', async () => {
     const { kid, privateKey } = await activeKey(gateway.dataDir);
     const now = Math.floor(Date.now() / 1000);
@@ -107,6 +114,32 @@ describe('security: identity cannot be forged or leaked', () => {
     }
     const users = await adminJson(gateway, 'GET', '/admin/users');
     assert.doesNotMatch(JSON.stringify(users.body), /scrypt|passwordHash/);
+  });
+});
+
+describe('security: --trust-proxy and --public-url', () => {
+  it('believes X-Forwarded-* only from a trusted peer, and --public-url pins proto and host', async () => {
+    const upstream = await startRecorder();
+    const trusted = await startGateway({ args: ['--trust-proxy', '127.0.0.1'] });
+    const pinned = await startGateway({ args: ['--public-url', 'https://gw.example.test'] });
+    try {
+      for (const g of [trusted, pinned]) await adminJson(g, 'PUT', '/admin/proxy', { url: upstream.url });
+      const spoof = { 'x-forwarded-for': '198.51.100.7', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'front.example.test' };
+      await fetch(`${trusted.url}/proxy/a`, { headers: spoof });
+      let seen = upstream.requests.at(-1)!.headers;
+      assert.equal(seen['x-forwarded-for'], '198.51.100.7, 127.0.0.1');
+      assert.equal(seen['x-forwarded-proto'], 'https');
+      assert.equal(seen['x-forwarded-host'], 'front.example.test');
+      await fetch(`${pinned.url}/proxy/b`, { headers: { ...spoof, host: 'evil.test' } });
+      seen = upstream.requests.at(-1)!.headers;
+      assert.equal(seen['x-forwarded-for'], '127.0.0.1');
+      assert.equal(seen['x-forwarded-proto'], 'https');
+      assert.equal(seen['x-forwarded-host'], 'gw.example.test');
+    } finally {
+      await trusted.stop();
+      await pinned.stop();
+      await upstream.close();
+    }
   });
 });
 

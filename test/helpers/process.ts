@@ -11,8 +11,16 @@ export interface CliResult {
   stderr: string;
 }
 
+const tempDirs: string[] = [];
+process.on('exit', () => {
+  for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh folder, removed when the test process exits. */
 export function tempDir(prefix = 'jwtgate-test-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
 }
 
 /** Runs `jwtgate ARGS` to completion. */
@@ -69,7 +77,5 @@ export async function spawnUntil(command: string, args: readonly string[], ready
       reject(new Error(`${command} exited with ${code} before it was ready:\n${out}`));
     });
   });
-  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   return { spawned, match };
 }
