@@ -62,7 +62,8 @@ export class Runtime {
   async #reload(): Promise<void> {
     const now = this.#now();
     // A pending key due to sign, or a retiring key past its notAfter: apply it (any process may).
-    const due = this.keys.nextChange !== null && this.keys.nextChange <= now;
+    // On the first load too: a transition may have fallen due while no server was running.
+    const due = this.#revision === -1 || (this.keys.nextChange !== null && this.keys.nextChange <= now);
     if (due) await this.#store.advanceKeys(now);
     const revision = await this.#store.revision();
     if (revision === this.#revision && !due) return;
