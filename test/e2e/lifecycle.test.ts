@@ -27,6 +27,22 @@ describe('lifecycle', () => {
     }
   });
 
+  it('a starting server retires keys whose grace ended while no server ran (private key erased)', async () => {
+    const gateway = await startGateway();
+    await gateway.stop();
+    const { runCli } = await import('../helpers/process.js');
+    const rotated = await runCli(['keys', 'rotate', '--publish-delay', '0', '--grace', '1', '--data-dir', gateway.dataDir]);
+    assert.equal(rotated.code, 0, rotated.stderr);
+    await new Promise((r) => setTimeout(r, 1500));
+    const again = await startGateway({ dataDir: gateway.dataDir });
+    await again.stop();
+    const { openStore } = await import('../../server/store/index.js');
+    const store = openStore({ dataDir: gateway.dataDir, create: false });
+    const keys = await store.listKeys();
+    await store.close();
+    assert.deepEqual(keys.map((k) => [k.state, k.privateKey === null]).sort(), [['active', false], ['retired', true]]);
+  });
+
   it('refuses to start with invalid configuration, listing every problem, exit code 2', async () => {
     const { runCli } = await import('../helpers/process.js');
     const res = await runCli(['serve', '--port', 'x', '--token-ttl', '0', '--data-dir', '/tmp/never-created'], { env: { JWTGATE_ADMIN_PASSWORD: 'short' } });
