@@ -6,10 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import net, { type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { ADMIN_PASSWORD, adminJson, basicAuth, startGateway, type TestGateway } from '../helpers/gateway.js';
+import { decodings, hasDotSegment, isUnder } from '../helpers/path-oracle.js';
+import { rawRequest } from '../helpers/raw.js';
 
 // ---------------------------------------------------------------------------------------------
 // A recording upstream
@@ -48,27 +50,6 @@ async function startRecorder(): Promise<Recorder> {
 // ---------------------------------------------------------------------------------------------
 // Raw HTTP
 
-/** Sends `request` as is and returns everything the gateway answered until it closed. */
-function rawRequest(port: number, request: string, localAddress = '127.0.0.1'): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect({ port, host: '127.0.0.1', localAddress }, () => socket.write(request, 'latin1'));
-    let data = '';
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new Error(`no complete answer within 5 s to ${JSON.stringify(request.slice(0, 200))}; got ${JSON.stringify(data.slice(0, 200))}`));
-    }, 5000);
-    socket.on('data', (d: Buffer) => (data += d.toString('latin1')));
-    socket.on('close', () => {
-      clearTimeout(timer);
-      resolve(data);
-    });
-    socket.on('error', (err) => {
-      clearTimeout(timer);
-      if (data) resolve(data);
-      else reject(err);
-    });
-  });
-}
 
 function statusOf(response: string): number {
   const m = /^HTTP\/1\.1 (\d{3}) /.exec(response);
@@ -79,23 +60,8 @@ function statusOf(response: string): number {
 // ---------------------------------------------------------------------------------------------
 // Path checks
 
-function decodeOnce(s: string): string {
-  return s.replace(/%([0-9a-fA-F]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16)));
-}
 
-/** `s` and its successive percent-decodings, up to 5 rounds. */
-function decodings(s: string): string[] {
-  const forms = [s];
-  for (let i = 0; i < 5; i++) {
-    const next = decodeOnce(forms[forms.length - 1]!);
-    if (next === forms[forms.length - 1]) break;
-    forms.push(next);
-  }
-  return forms;
-}
 
-const hasDotSegment = (path: string) => path.split(/[/\\]/).some((seg) => seg === '.' || seg === '..');
-const isUnder = (path: string, base: string) => path === base || path.startsWith(`${base}/`);
 
 const BASE = '/base';
 
@@ -264,7 +230,7 @@ describe('fuzzing the real gateway', () => {
       fc.asyncProperty(fc.array(header, { maxLength: 10 }), async (headers) => {
         upstream.seen.length = 0;
         const head = headers.map(([n, v]) => `${n}: ${v}\r\n`).join('');
-        const response = await rawRequest(gateway.port, `GET /proxy/x HTTP/1.1\r\nHost: ${ownHost}\r\n${head}Connection: close\r\n\r\n`, client);
+        const response = await rawRequest(gateway.port, `GET /proxy/x HTTP/1.1\r\nHost: ${ownHost}\r\n${head}Connection: close\r\n\r\n`, { localAddress: client });
         const status = statusOf(response);
         statuses.set(status, (statuses.get(status) ?? 0) + 1);
         const sent = headers.flat();

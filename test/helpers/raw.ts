@@ -1,15 +1,16 @@
 /** Raw HTTP over TCP, for requests a normalizing client would never send. */
 import net from 'node:net';
 
-export function rawRequest(port: number, request: string | Buffer, timeoutMs = 5000): Promise<string> {
+/** Sends `request` as is (latin1) and returns everything the gateway answered until it closed. */
+export function rawRequest(port: number, request: string, options: { localAddress?: string; timeoutMs?: number } = {}): Promise<string> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1', () => socket.write(request));
+    const socket = net.connect({ port, host: '127.0.0.1', localAddress: options.localAddress ?? '127.0.0.1' }, () => socket.write(request, 'latin1'));
     let data = '';
     const timer = setTimeout(() => {
       socket.destroy();
-      resolve(data);
-    }, timeoutMs);
-    socket.on('data', (d) => (data += d.toString('latin1')));
+      reject(new Error(`no complete answer within ${options.timeoutMs ?? 5000} ms to ${JSON.stringify(request.slice(0, 200))}; got ${JSON.stringify(data.slice(0, 200))}`));
+    }, options.timeoutMs ?? 5000);
+    socket.on('data', (d: Buffer) => (data += d.toString('latin1')));
     socket.on('close', () => {
       clearTimeout(timer);
       resolve(data);

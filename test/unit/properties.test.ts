@@ -10,6 +10,7 @@ import fc from 'fast-check';
 import { ForbiddenPathError, InvalidInputError, InvalidTargetUrlError } from '../../server/errors.js';
 import { validateRoles, validateUserName } from '../../server/identity/index.js';
 import { parseTargetUrl, upstreamPath, upstreamRequestHeaders, type TargetUrl } from '../../server/proxy/index.js';
+import { decodings, hasDotSegment, isUnder } from '../helpers/path-oracle.js';
 
 const RUNS = 500;
 
@@ -18,26 +19,9 @@ const RUNS = 500;
 
 const hex2 = (n: number) => n.toString(16).padStart(2, '0');
 
-/** One round of byte-wise percent-decoding (latin1: every ASCII byte decodes to itself). */
-function decodeOnce(s: string): string {
-  return s.replace(/%([0-9a-fA-F]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16)));
-}
 
-/** `s` and its successive percent-decodings, up to 5 rounds. */
-function decodings(s: string): string[] {
-  const forms = [s];
-  for (let i = 0; i < 5; i++) {
-    const next = decodeOnce(forms[forms.length - 1]!);
-    if (next === forms[forms.length - 1]) break;
-    forms.push(next);
-  }
-  return forms;
-}
 
-const hasDotSegment = (path: string) => path.split(/[/\\]/).some((seg) => seg === '.' || seg === '..');
 
-/** True when `path` is `base` or below it (`base/...`). */
-const isUnder = (path: string, base: string) => path === base || path.startsWith(`${base}/`);
 
 // ---------------------------------------------------------------------------------------------
 // upstreamPath
