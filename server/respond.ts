@@ -16,7 +16,7 @@ function fromLibraryError(err: unknown): GatewayError | undefined {
 export function sendError(res: ServerResponse, err: unknown, format: 'json' | 'plain', log: Pick<Logger, 'error' | 'warn'>): void {
   const error = fromLibraryError(err) ?? toGatewayError(err);
   const cause = error.cause ?? err;
-  if (error.status > 500) {
+  if (error.status > 501) {
     log.warn({ code: error.code, cause: cause instanceof Error ? cause.message : undefined }, error.message);
   } else if (error.status === 500) {
     log.error({ code: error.code, err: cause instanceof Error ? { message: cause.message, code: (cause as { code?: string }).code, stack: cause.stack } : String(cause) }, error.message);

@@ -32,6 +32,8 @@ declare module 'autocannon' {
     body?: string | Buffer;
     requests?: AutocannonRequest[];
     setupClient?: (client: AutocannonClient) => void;
+    /** Milliseconds between throughput samples (and between checks for the end of the run). */
+    sampleInt?: number;
   }
 
   /** Percentiles are keyed p0_001 ... p99_999 (autocannon's names). */
@@ -65,9 +67,31 @@ declare module 'autocannon' {
     throughput: AutocannonHistogram;
   }
 
-  export interface AutocannonInstance extends EventEmitter, PromiseLike<AutocannonResult> {
+  /** One run's counters before aggregation (`skipAggregateResult: true`); merge with aggregateResult. */
+  export interface AutocannonRawResult {
+    /** Seconds. */
+    duration: number;
+    errors: number;
+    timeouts: number;
+    mismatches: number;
+    non2xx: number;
+    resets: number;
+    '2xx': number;
+    totalCompletedRequests: number;
+    statusCodeStats: Record<string, { count: number }>;
+    /** Encoded latency histogram. */
+    latencies: string;
+  }
+
+  export interface AutocannonInstance<R> extends EventEmitter, PromiseLike<R> {
     stop(): void;
   }
 
-  export default function autocannon(options: AutocannonOptions): AutocannonInstance;
+  function autocannon(options: AutocannonOptions & { skipAggregateResult: true }): AutocannonInstance<AutocannonRawResult>;
+  function autocannon(options: AutocannonOptions): AutocannonInstance<AutocannonResult>;
+  namespace autocannon {
+    /** Merges raw results: latency percentiles over all of them (counters are summed, `duration` is the first one's). */
+    function aggregateResult(results: AutocannonRawResult[], options: { url: string }): AutocannonResult;
+  }
+  export default autocannon;
 }
