@@ -53,12 +53,15 @@ export class PasswordVerifier {
   readonly #now: () => number;
   readonly #secret = randomBytes(32);
   readonly #cache = new Map<string, CacheEntry>();
+  /** Checks in progress, so that concurrent requests with the same credentials hash once. */
+  readonly #inflight = new Map<string, Promise<Identity | null>>();
   readonly #throttle: LoginThrottle | undefined;
   #generation = 0;
 
   constructor(options: PasswordVerifierOptions) {
     this.#store = options.store;
-    this.#ttl = options.cacheTtlMs ?? 30_000;
+    // Any user change empties the cache at once, so the lifetime only bounds memory and re-hashing.
+    this.#ttl = options.cacheTtlMs ?? 300_000;
     this.#size = options.cacheSize ?? 10_000;
     this.#now = options.now ?? Date.now;
     this.#throttle = options.throttle;
@@ -77,6 +80,14 @@ export class PasswordVerifier {
       return cached.identity;
     }
     if (cached) this.#cache.delete(key);
+    const pending = this.#inflight.get(key);
+    if (pending) return pending;
+    const check = this.#check(key, credentials, clientAddress).finally(() => this.#inflight.delete(key));
+    this.#inflight.set(key, check);
+    return check;
+  }
+
+  async #check(key: string, credentials: BasicCredentials, clientAddress: string): Promise<Identity | null> {
     const wait = this.#throttle?.retryAfterSeconds(credentials.name, clientAddress) ?? 0;
     if (wait > 0) throw new TooManyRequestsError('too many failed logins; try again later', wait);
     const generation = this.#generation;

@@ -42,6 +42,13 @@ describe('PasswordVerifier', () => {
     assert.deepEqual((await verifier.verify({ name: 'alice', password: 'alice-password' }))?.roles, ['ROLE_ADMIN']);
   });
 
+  it('concurrent requests with the same credentials share one hash', async () => {
+    const { verifier, lookups } = await setup();
+    const results = await Promise.all(Array.from({ length: 20 }, () => verifier.verify({ name: 'alice', password: 'alice-password' })));
+    assert.equal(lookups(), 1);
+    assert.ok(results.every((r) => r?.name === 'alice'));
+  });
+
   it('a cached check expires', async () => {
     const now = { t: 0 };
     const { store } = await setup();
