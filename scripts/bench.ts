@@ -1142,7 +1142,7 @@ async function main(settings: Settings): Promise<void> {
     notes.push(
       `c) gateway: the first logins of ${settings.users} users took ${Number(firstLogins.details['seconds']).toFixed(1)} s; its measured run ended ${Number(rotation.details['secondsFromFirstLoginsToEnd']).toFixed(1)} s after the first logins began` +
         (Number(rotation.details['secondsFromFirstLoginsToEnd']) < 90
-          ? '. The README documents a 30 s cache of successful password checks: a run that ends this soon after the first logins sees few or none of the scrypt re-checks of a steady rotation; --duration 90 includes them'
+          ? '. The README documents a 5 min cache of successful password checks: a run that ends this soon after the first logins sees few or none of the scrypt re-checks of a steady rotation; --duration 90 includes them'
           : ''),
     );
   }

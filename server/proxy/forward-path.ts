@@ -31,6 +31,7 @@ export function hasDotSegment(path: string): boolean {
       const bare = segment.split(';')[0];
       return bare === '.' || bare === '..';
     })) return true;
+    if (!current.includes('%')) return false;
     const decoded = decodeOnce(current);
     if (decoded === current) return false;
     current = decoded;
