@@ -11,6 +11,18 @@ export interface UserInput {
 
 export const publicUser = (user: UserRecord) => ({ name: user.name, roles: user.roles, hasPassword: user.passwordHash !== null });
 
+/**
+ * User writes in this process run one at a time, so the last-admin check and the write it
+ * guards cannot interleave with another request's (two concurrent deletes of the last two
+ * admins). Hashing happens before, outside the lock.
+ */
+let queue: Promise<unknown> = Promise.resolve();
+function serialized<T>(fn: () => Promise<T>): Promise<T> {
+  const run = queue.then(fn, fn);
+  queue = run.catch(() => undefined);
+  return run;
+}
+
 /** Nobody could administer the gateway any more with a password: refuse. */
 async function refuseLastAdminRemoval(store: Pick<Store, 'listUsers'>, name: string): Promise<void> {
   const admins = (await store.listUsers()).filter((u) => u.roles.includes(ROLE_ADMIN) && u.passwordHash !== null);
@@ -22,12 +34,16 @@ export async function saveUser(store: Store, rawName: unknown, input: UserInput,
   const name = validateUserName(rawName);
   const roles = input.roles === undefined ? undefined : validateRoles(input.roles);
   const password = input.password === undefined ? undefined : validatePassword(input.password, config.minPasswordLength);
-  if (roles !== undefined && !roles.includes(ROLE_ADMIN)) await refuseLastAdminRemoval(store, name);
   const passwordHash = password === undefined ? undefined : await hashPassword(password);
-  return store.upsertUser(name, { ...(roles ? { roles } : {}), ...(passwordHash ? { passwordHash } : {}) });
+  return serialized(async () => {
+    if (roles !== undefined && !roles.includes(ROLE_ADMIN)) await refuseLastAdminRemoval(store, name);
+    return store.upsertUser(name, { ...(roles ? { roles } : {}), ...(passwordHash ? { passwordHash } : {}) });
+  });
 }
 
-export async function removeUser(store: Store, name: string): Promise<void> {
-  await refuseLastAdminRemoval(store, name);
-  if (!(await store.deleteUser(name))) throw new NotFoundError(`no user ${JSON.stringify(name)}`);
+export function removeUser(store: Store, name: string): Promise<void> {
+  return serialized(async () => {
+    await refuseLastAdminRemoval(store, name);
+    if (!(await store.deleteUser(name))) throw new NotFoundError(`no user ${JSON.stringify(name)}`);
+  });
 }
