@@ -87,6 +87,8 @@ export class LastAdminError extends ConflictError {
 export class PayloadTooLargeError extends GatewayError {
   override readonly status = 413;
   override readonly code = 'ERR_PAYLOAD_TOO_LARGE';
+  /** The rest of the body is never read: close the connection rather than leave it stuck. */
+  override readonly headers = { connection: 'close' };
 }
 
 export class TooManyRequestsError extends GatewayError {

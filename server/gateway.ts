@@ -31,7 +31,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Running
     let listeningPort = config.port;
     const audit = openAuditLog(config.auditLogFile);
     const app = createApp({ config, store, runtime, log, audit, self: () => ({ port: listeningPort, names: [config.host] }) });
-    const { server, forwarder } = createHttpServer({ config, runtime, app, log, viaName: viaName(await store.deploymentId()) });
+    const { server, forwarder, closeUpgrades } = createHttpServer({ config, runtime, app, log, viaName: viaName(await store.deploymentId()) });
     server.headersTimeout = config.headersTimeoutMs;
     // Streaming uploads may legitimately take long: no whole-request deadline, but idle sockets are cut.
     server.requestTimeout = 0;
@@ -57,7 +57,10 @@ export async function startGateway(config: Config, log: Logger): Promise<Running
         runtime.stop();
         const drained = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
-        const timer = setTimeout(() => server.closeAllConnections(), config.drainTimeoutMs);
+        const timer = setTimeout(() => {
+          server.closeAllConnections();
+          closeUpgrades();
+        }, config.drainTimeoutMs);
         await drained;
         clearTimeout(timer);
         await forwarder.close();

@@ -25,6 +25,8 @@ export interface HttpServerDeps {
 export interface GatewayHttpServer {
   server: http.Server;
   forwarder: Forwarder;
+  /** Destroys every upgraded (WebSocket) connection: `server.close()` does not track them. */
+  closeUpgrades(): void;
 }
 
 export function createHttpServer(deps: HttpServerDeps): GatewayHttpServer {
@@ -33,7 +35,8 @@ export function createHttpServer(deps: HttpServerDeps): GatewayHttpServer {
   const passwords = runtime.passwords;
   const ownVia = `1.1 ${viaName}`;
 
-  const upgrades = createUpgradeForwarder((err) => log.warn({ err: err.message }, 'WebSocket upstream failed'));
+  const upgrades = createUpgradeForwarder({ timeoutMs: config.upstreamTimeoutMs, onError: (err) => log.warn({ err: err.message }, 'WebSocket upstream failed') });
+  const upgradedSockets = new Set<Duplex>();
 
   /** Policy shared by plain requests and upgrades: target, loop, identity, path, token → our headers. */
   async function prepare(req: IncomingMessage): Promise<{ target: TargetUrl; path: string; own: GatewayHeaders }> {
@@ -86,7 +89,15 @@ export function createHttpServer(deps: HttpServerDeps): GatewayHttpServer {
   });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
+    upgradedSockets.add(socket);
+    socket.once('close', () => upgradedSockets.delete(socket));
     upgrade(req, socket, head).catch((err: unknown) => refuseUpgrade(socket, err));
   });
-  return { server, forwarder };
+  return {
+    server,
+    forwarder,
+    closeUpgrades: () => {
+      for (const socket of upgradedSockets) socket.destroy();
+    },
+  };
 }

@@ -25,10 +25,13 @@ export interface AdminDeps {
 
 /** A browser form cannot send application/json cross-site without a preflight: the admin API accepts nothing else. */
 function requireJson(req: Request, _res: Response, next: NextFunction): void {
+  // Every state-changing method (forms can send POST, even empty) must say application/json.
+  const changes = req.method === 'PUT' || req.method === 'POST' || req.method === 'PATCH';
   const hasBody = (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0') || req.headers['transfer-encoding'] !== undefined;
-  // PUT always carries a JSON document; other methods may come without a body (POST /keys/rotate).
-  if (!hasBody && req.method !== 'PUT') return next();
-  if (!req.is('application/json')) return next(new UnsupportedMediaTypeError('the body must be application/json'));
+  if (!changes && !hasBody) return next();
+  if (req.headers['content-type'] === undefined || !/^application\/json\s*(;|$)/i.test(req.headers['content-type'])) {
+    return next(new UnsupportedMediaTypeError('the request must be application/json'));
+  }
   next();
 }
 

@@ -17,6 +17,8 @@ export interface BasicCredentials {
 }
 
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+/** No user can have a longer name (names.ts); refusing early also bounds the throttle's keys. */
+const MAX_NAME = 128;
 
 /** Returns null when the header is not a well-formed Basic authorization. */
 export function parseBasicAuthorization(header: string): BasicCredentials | null {
@@ -26,7 +28,7 @@ export function parseBasicAuthorization(header: string): BasicCredentials | null
   if (!BASE64.test(encoded) || encoded.length % 4 !== 0) return null;
   const decoded = Buffer.from(encoded, 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
-  if (colon <= 0) return null;
+  if (colon <= 0 || colon > MAX_NAME) return null;
   return { name: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
 }
 
@@ -88,16 +90,14 @@ export class PasswordVerifier {
   }
 
   async #check(key: string, credentials: BasicCredentials, clientAddress: string): Promise<Identity | null> {
-    const wait = this.#throttle?.retryAfterSeconds(credentials.name, clientAddress) ?? 0;
+    const wait = this.#throttle?.reserve(credentials.name, clientAddress) ?? 0;
     if (wait > 0) throw new TooManyRequestsError('too many failed logins; try again later', wait);
     const generation = this.#generation;
     const user = await this.#store.getUser(credentials.name);
     const hash = user?.passwordHash ?? (await dummyPasswordHash());
     const ok = await verifyPassword(credentials.password, hash);
-    if (!ok || !user?.passwordHash) {
-      this.#throttle?.recordFailure(credentials.name, clientAddress);
-      return null;
-    }
+    if (!ok || !user?.passwordHash) return null;
+    this.#throttle?.refund(credentials.name, clientAddress);
     const identity: Identity = Object.freeze({ name: user.name, roles: Object.freeze([...user.roles]), via: 'basic' });
     // A user change while we were hashing makes this result stale: return it, do not cache it.
     if (generation === this.#generation) {

@@ -3,7 +3,7 @@
  * address, then 429 with Retry-After until the window ends. Windows are short, so nobody is
  * locked out for long; a loopback client is never throttled by failures made by others against
  * the same user name (the local operator can always log in; the CLI resets passwords anyway).
- * A success does not reset the counts: one valid account must not buy unlimited guesses at others.
+ * A success only takes back its own reserved attempt: one valid account must not buy guesses at others.
  */
 import { isLoopbackAddress } from './loopback.js';
 
@@ -34,21 +34,22 @@ export class LoginThrottle {
     this.#now = options.now ?? Date.now;
   }
 
-  /** Seconds to wait before trying again, or 0 when a login attempt is allowed now. */
-  retryAfterSeconds(name: string, clientAddress: string): number {
+  /**
+   * Reserves one login attempt before the password is hashed (so that concurrent attempts are
+   * counted too): returns the seconds to wait when the name or the address is over the limit
+   * (nothing reserved), else 0 with the attempt counted as a failure until `refund` says it
+   * succeeded.
+   */
+  reserve(name: string, clientAddress: string): number {
     const now = this.#now();
-    let wait = 0;
     // The per-name window does not apply to loopback clients: others cannot lock the local operator out.
     const keys = isLoopbackAddress(clientAddress) ? [`ip\0${clientAddress}`] : [`ip\0${clientAddress}`, `user\0${name}`];
+    let wait = 0;
     for (const key of keys) {
       const w = this.#windows.get(key);
       if (w && w.resetAt > now && w.failures >= this.#limit) wait = Math.max(wait, Math.ceil((w.resetAt - now) / 1000));
     }
-    return wait;
-  }
-
-  recordFailure(name: string, clientAddress: string): void {
-    const now = this.#now();
+    if (wait > 0) return wait;
     for (const key of [`ip\0${clientAddress}`, `user\0${name}`]) {
       let w = this.#windows.get(key);
       if (!w || w.resetAt <= now) {
@@ -58,6 +59,15 @@ export class LoginThrottle {
         this.#windows.set(key, w);
       }
       w.failures++;
+    }
+    return 0;
+  }
+
+  /** The reserved attempt succeeded: it is not a failure. */
+  refund(name: string, clientAddress: string): void {
+    for (const key of [`ip\0${clientAddress}`, `user\0${name}`]) {
+      const w = this.#windows.get(key);
+      if (w && w.failures > 0) w.failures--;
     }
   }
 

@@ -54,6 +54,12 @@ export class Forwarder {
    * connection is cut (the status line is already on its way).
    */
   async forward(req: IncomingMessage, res: ServerResponse, upstream: ForwardRequest): Promise<void> {
+    // A client that leaves must not keep an upstream request (and its socket) for the whole timeout.
+    const abort = new AbortController();
+    const onClose = () => {
+      if (!res.writableFinished) abort.abort();
+    };
+    res.once('close', onClose);
     try {
       await this.#agent.stream(
         {
@@ -62,6 +68,7 @@ export class Forwarder {
           method: req.method as 'GET',
           headers: upstream.headers,
           body: upstream.body,
+          signal: abort.signal,
           opaque: res,
         },
         ({ statusCode, headers, opaque }) => {
@@ -77,8 +84,10 @@ export class Forwarder {
       }
       const own = gatewayCause(err);
       if (own) throw own;
-      if (req.destroyed || res.destroyed) return;
+      if (req.destroyed || res.destroyed || abort.signal.aborted) return;
       throw upstreamError(err);
+    } finally {
+      res.off('close', onClose);
     }
   }
 

@@ -7,8 +7,12 @@ import type { IncomingHttpHeaders } from 'node:http';
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 
-/** Set by the gateway, never taken from the client. */
-const GATEWAY_OWNED = new Set(['host', 'authorization', 'proxy-authorization', 'forwarded', 'x-real-ip', 'expect', 'via']);
+/** Set by the gateway, or claims about the client/route that only a proxy may make: never taken from the client. */
+const GATEWAY_OWNED = new Set([
+  'host', 'authorization', 'proxy-authorization', 'forwarded', 'expect', 'via',
+  'x-real-ip', 'x-client-ip', 'true-client-ip', 'x-cluster-client-ip', 'cf-connecting-ip', 'fastly-client-ip', 'client-ip',
+  'x-original-url', 'x-rewrite-url', 'x-original-host', 'x-host', 'x-proxyuser-ip', 'x-remote-user', 'remote-user',
+]);
 
 function connectionTokens(value: string | string[] | undefined): Set<string> | null {
   if (value === undefined) return null;
@@ -33,7 +37,8 @@ export function upstreamRequestHeaders(rawHeaders: readonly string[], connection
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!;
     const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || GATEWAY_OWNED.has(lower) || lower.startsWith('x-forwarded-')) continue;
+    // Names with "_" are dropped (as nginx does): CGI/WSGI servers read X_Forwarded_Host as X-Forwarded-Host.
+    if (HOP_BY_HOP.has(lower) || GATEWAY_OWNED.has(lower) || lower.startsWith('x-forwarded') || lower.includes('_')) continue;
     if (listed?.has(lower)) continue;
     out.push(name, rawHeaders[i + 1]!);
   }

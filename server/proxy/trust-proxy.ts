@@ -23,7 +23,9 @@ export function parseTrustProxy(raw: string): TrustProxy | string {
   }
   const list = new BlockList();
   for (const entry of text.split(',').map((e) => e.trim())) {
-    const [address, prefixText] = entry.split('/');
+    const parts = entry.split('/');
+    if (parts.length > 2) return `--trust-proxy: ${JSON.stringify(entry)} is not an IP address or CIDR`;
+    const [address, prefixText] = parts;
     const family = isIP(address ?? '');
     if (family === 0) return `--trust-proxy: ${JSON.stringify(entry)} is not an IP address or CIDR`;
     const type = family === 4 ? 'ipv4' : 'ipv6';
@@ -42,6 +44,16 @@ function isTrusted(trust: TrustProxy, address: string): boolean {
   if (trust.kind !== 'cidrs') return false;
   const plain = address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
   return trust.list.check(plain, isIP(plain) === 6 ? 'ipv6' : 'ipv4');
+}
+
+/** `1.2.3.4`, `1.2.3.4:80`, `::1`, `[::1]`, `[::1]:80` → the address; anything else → null. */
+function plainAddress(entry: string): string | null {
+  if (isIP(entry) !== 0) return entry;
+  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(entry);
+  if (bracketed && isIP(bracketed[1]!) === 6) return bracketed[1]!;
+  const withPort = /^([\d.]+):\d+$/.exec(entry);
+  if (withPort && isIP(withPort[1]!) === 4) return withPort[1]!;
+  return null;
 }
 
 function first(value: string | string[] | undefined): string | undefined {
@@ -82,7 +94,15 @@ export function forwardedOf(req: IncomingMessage, trust: TrustProxy, publicUrl: 
 
   const incomingFor = req.headers['x-forwarded-for'];
   const chainText = Array.isArray(incomingFor) ? incomingFor.join(',') : (incomingFor ?? '');
-  const chain = [...chainText.split(',').map((s) => s.trim()).filter((s) => isIP(s) !== 0), peer];
+  // Read from the right (nearest hop first) and stop at the first entry that is not an address
+  // (after removing a port or brackets): what stands left of garbage is not to be believed.
+  const entries = chainText === '' ? [] : chainText.split(',');
+  const chain = [peer];
+  for (let i = entries.length - 1; i >= 0; i--) {
+    const address = plainAddress(entries[i]!.trim());
+    if (address === null) break;
+    chain.unshift(address);
+  }
   let clientAddress = peer;
   if (trust.kind === 'hops') {
     clientAddress = chain[Math.max(0, chain.length - 1 - trust.hops)]!;

@@ -7,7 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { createProxyMiddleware } from 'http-proxy-middleware';
-import { BadRequestError, toGatewayError, toResponse, type GatewayError } from '../errors.js';
+import { BadRequestError, toGatewayError, toResponse, UpstreamUnreachableError, type GatewayError } from '../errors.js';
 import type { GatewayHeaders } from './headers.js';
 import { upstreamRequestHeaders } from './headers.js';
 
@@ -27,7 +27,14 @@ export interface UpgradeForwarder {
   forward(req: IncomingMessage, socket: Duplex, head: Buffer, upstream: { origin: string; path: string; own: GatewayHeaders }): void;
 }
 
-export function createUpgradeForwarder(onError: (err: Error) => void): UpgradeForwarder {
+export interface UpgradeForwarderOptions {
+  /** How long the upstream has to answer the upgrade, ms. */
+  timeoutMs: number;
+  onError: (err: Error) => void;
+}
+
+export function createUpgradeForwarder(options: UpgradeForwarderOptions): UpgradeForwarder {
+  const { onError } = options;
   const proxy = createProxyMiddleware<IncomingMessage, ServerResponse>({
     router: (req) => (req as UpgradeRequest)[TARGET]!,
     target: 'http://unused.invalid',
@@ -36,9 +43,16 @@ export function createUpgradeForwarder(onError: (err: Error) => void): UpgradeFo
     xfwd: false,
     logger: undefined,
     on: {
+      proxyReqWs: (proxyReq) => {
+        // An upstream that never answers the upgrade: give up after --upstream-timeout.
+        proxyReq.setTimeout(options.timeoutMs, () => proxyReq.destroy(new Error('upstream upgrade timed out')));
+      },
       error: (err, _req, resOrSocket) => {
         onError(err);
-        if ('writable' in resOrSocket && !(resOrSocket as ServerResponse).headersSent) refuseUpgrade(resOrSocket as Duplex, new BadRequestError('upstream refused the upgrade'));
+        const socket = resOrSocket as Duplex & { bytesWritten?: number };
+        // Once the 101 went out the tunnel is raw bytes: no HTTP error can be written into it.
+        if ((socket.bytesWritten ?? 0) > 0) socket.destroy();
+        else refuseUpgrade(socket, new UpstreamUnreachableError('Upstream refused or failed the upgrade.'));
       },
     },
   });

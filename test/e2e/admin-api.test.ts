@@ -52,6 +52,13 @@ describe('admin API', () => {
     assert.deepEqual((await adminJson(gateway, 'GET', '/admin/proxy')).body, { url: null });
   });
 
+  it('refuses an empty cross-site-form POST (415): a browser with cached credentials cannot rotate keys', async () => {
+    for (const headers of [{ 'content-type': 'application/x-www-form-urlencoded' }, { 'content-type': 'text/plain' }, {}] as Array<Record<string, string>>) {
+      const res = await fetch(`${gateway.url}/admin/keys/rotate`, { method: 'POST', headers: { authorization: gateway.adminAuth, ...headers } });
+      assert.equal(res.status, 415, JSON.stringify(headers));
+    }
+  });
+
   it('accepts only application/json bodies (415) and valid JSON (400)', async () => {
     const form = await fetch(`${gateway.url}/admin/proxy`, { method: 'PUT', headers: { authorization: gateway.adminAuth, 'content-type': 'application/x-www-form-urlencoded' }, body: 'url=http://x.test' });
     assert.equal(form.status, 415);

@@ -41,6 +41,7 @@ describe('security: identity cannot be forged or leaked', () => {
       headers: {
         authorization: alice, 'proxy-authorization': 'Basic c3B5OnNweQ==', 'x-forwarded-for': '6.6.6.6', 'x-forwarded-host': 'evil.test',
         'x-forwarded-proto': 'https', 'x-forwarded-user': 'root', forwarded: 'for=6.6.6.6;host=evil.test', 'x-real-ip': '6.6.6.6',
+        x_forwarded_host: 'evil.test', x_forwarded_for: '6.6.6.6', 'x-original-url': '/admin', 'true-client-ip': '6.6.6.6', 'x-client-ip': '6.6.6.6', 'x-forwarded': 'for=6.6.6.6',
       },
     });
     assert.equal(res.status, 200);
@@ -53,6 +54,8 @@ describe('security: identity cannot be forged or leaked', () => {
     assert.equal(seen.headers['x-forwarded-proto'], 'http');
     assert.equal(seen.headers['x-forwarded-host'], `127.0.0.1:${gateway.port}`);
     assert.equal(seen.headers['x-forwarded-user'], undefined);
+    assert.equal(seen.headers['x-original-url'], undefined);
+    assert.ok(!Object.keys(seen.headers).some((name) => name.includes('_')), 'no header name with "_" reaches the upstream');
     assert.match(String(seen.headers.via), /^1\.1 jwtgate-[0-9a-f]+$/);
   });
 
@@ -187,12 +190,39 @@ describe('security: requests cannot escape the target or smuggle', () => {
   it('bounds bodies (413) and headers (431)', async () => {
     const declared = await fetch(`${gateway.url}/proxy/x`, { method: 'POST', body: 'x'.repeat(1001) });
     assert.equal(declared.status, 413);
+    assert.equal(declared.headers.get('connection'), 'close', 'the unread rest of the body must not keep the connection');
     const small = await fetch(`${gateway.url}/proxy/x`, { method: 'POST', body: 'x'.repeat(1000) });
     assert.equal(small.status, 200);
     const chunked = await raw('POST /proxy/x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close', `7d0\r\n${'y'.repeat(2000)}\r\n0\r\n\r\n`);
     assert.match(chunked, /^HTTP\/1\.1 413 /);
     const bigHeader = await raw(`GET /proxy/x HTTP/1.1\r\nHost: x\r\nX-Big: ${'z'.repeat(5000)}\r\nConnection: close`);
     assert.match(bigHeader, /^HTTP\/1\.1 431 /);
+  });
+
+  it('a client that leaves cancels its upstream request at once (not after --upstream-timeout)', async () => {
+    let upstreamClosed = 0;
+    const hanging = await startRecorder();
+    const http = await import('node:http');
+    const slow = http.createServer((req) => req.on('close', () => upstreamClosed++));
+    await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
+    const port = (slow.address() as import('node:net').AddressInfo).port;
+    try {
+      await adminJson(gateway, 'PUT', '/admin/proxy', { url: `http://127.0.0.1:${port}` });
+      const clients = Array.from({ length: 5 }, () => {
+        const controller = new AbortController();
+        const done = fetch(`${gateway.url}/proxy/slow`, { signal: controller.signal }).catch(() => undefined);
+        setTimeout(() => controller.abort(), 200);
+        return done;
+      });
+      await Promise.all(clients);
+      for (let i = 0; i < 20 && upstreamClosed < 5; i++) await sleep(50);
+      assert.equal(upstreamClosed, 5);
+    } finally {
+      slow.closeAllConnections();
+      slow.close();
+      await hanging.close();
+      await adminJson(gateway, 'PUT', '/admin/proxy', { url: `${upstream.url}/base` });
+    }
   });
 
   it('a slow-loris client is cut off after --headers-timeout while others are served', async () => {
@@ -249,6 +279,18 @@ describe('security: credentials resist guessing', () => {
         status = (await fetch(`${gateway.url}/api/whoami`, { headers: { authorization: basicAuth('admin', 'a-brand-new-password') } })).status;
       }
       assert.equal(status, 200);
+    } finally {
+      await gateway.stop();
+    }
+  });
+
+  it('counts concurrent attempts: a burst of wrong passwords gets no more guesses than the limit', async () => {
+    const gateway = await startGateway({ args: ['--max-login-failures', '3'] });
+    try {
+      await adminJson(gateway, 'PUT', '/admin/users/carl', { password: 'carl-password-1', roles: ['ROLE_USER'] });
+      const statuses = await Promise.all(Array.from({ length: 20 }, (_, i) => fetch(`${gateway.url}/api/whoami`, { headers: { authorization: basicAuth('carl', `guess-number-${i}`) } }).then((r) => r.status)));
+      assert.equal(statuses.filter((s) => s === 401).length, 3, JSON.stringify(statuses));
+      assert.equal(statuses.filter((s) => s === 429).length, 17);
     } finally {
       await gateway.stop();
     }

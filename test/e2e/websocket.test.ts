@@ -73,3 +73,35 @@ describe('WebSocket through /proxy', () => {
     assert.equal((await fetch(`${gateway.url}/healthz`)).status, 200);
   });
 });
+
+describe('WebSocket: bounded shutdown', () => {
+  it('SIGTERM cuts open tunnels after --drain-timeout', async () => {
+    const net = await import('node:net');
+    const echo = http.createServer();
+    echo.on('upgrade', (req, socket) => {
+      const accept = createHash('sha1').update(`${req.headers['sec-websocket-key']}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+      socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
+      socket.on('error', () => {});
+    });
+    await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
+    const gateway = await startGateway({ args: ['--drain-timeout', '1'] });
+    try {
+      await adminJson(gateway, 'PUT', '/admin/proxy', { url: `http://127.0.0.1:${(echo.address() as AddressInfo).port}` });
+      const tunnel = net.connect(gateway.port, '127.0.0.1', () =>
+        tunnel.write('GET /proxy/ok HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n'),
+      );
+      tunnel.on('error', () => {});
+      await new Promise<void>((resolve) => tunnel.once('data', () => resolve()));
+      const started = Date.now();
+      gateway.proc.kill('SIGTERM');
+      const exit = await Promise.race([gateway.exited, new Promise((r) => setTimeout(() => r('still running after 6 s'), 6000))]);
+      assert.equal(exit, 0);
+      assert.ok(Date.now() - started < 4000, `exit took ${Date.now() - started} ms with a tunnel open`);
+      tunnel.destroy();
+    } finally {
+      await gateway.stop();
+      echo.closeAllConnections();
+      echo.close();
+    }
+  });
+});

@@ -11,6 +11,8 @@ describe('parseBasicAuthorization', () => {
     assert.deepEqual(parseBasicAuthorization(`bAsIc ${Buffer.from('a:').toString('base64')}`), { name: 'a', password: '' });
   });
   it('refuses malformed headers', () => {
+    assert.equal(parseBasicAuthorization(header(`${'n'.repeat(129)}:pw`)), null, 'no user can have a name that long');
+    assert.notEqual(parseBasicAuthorization(header(`${'n'.repeat(128)}:pw`)), null);
     for (const bad of ['Basic', 'Basic !!!', header('no-colon'), header(':nouser'), 'Bearer abc', `Basic ${Buffer.from('a:b').toString('base64')}x`]) {
       assert.equal(parseBasicAuthorization(bad), null, bad);
     }
