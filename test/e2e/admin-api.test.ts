@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { adminJson, basicAuth, startGateway, type TestGateway } from '../helpers/gateway.js';
+import { startRecorder } from '../helpers/recorder.js';
 
 describe('admin API', () => {
   let gateway: TestGateway;
@@ -153,21 +154,15 @@ describe('admin API', () => {
   });
 });
 
-/** Captures the token the gateway forwards for the admin, with a one-shot upstream. */
+/** Captures the token the gateway forwards for the admin, with a recording upstream. */
 async function tokenOfAdmin(gateway: TestGateway): Promise<string> {
-  const http = await import('node:http');
-  let token = '';
-  const server = http.createServer((req, res) => {
-    token = (req.headers.authorization ?? '').replace(/^Bearer /, '');
-    res.end('ok');
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as import('node:net').AddressInfo;
+  const upstream = await startRecorder();
   const previous = (await adminJson(gateway, 'GET', '/admin/proxy')).body as { url: string | null };
-  await adminJson(gateway, 'PUT', '/admin/proxy', { url: `http://127.0.0.1:${port}` });
+  await adminJson(gateway, 'PUT', '/admin/proxy', { url: upstream.url });
   await fetch(`${gateway.url}/proxy/`, { headers: { authorization: gateway.adminAuth } });
   await adminJson(gateway, 'PUT', '/admin/proxy', previous);
-  server.close();
+  await upstream.close();
+  const token = String(upstream.requests.at(-1)?.headers.authorization).replace(/^Bearer /, '');
   assert.ok(token.split('.').length === 3);
   return token;
 }

@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import { decodeProtectedHeader } from 'jose';
 import { openStore } from '../../server/store/index.js';
 import { adminJson, startGateway } from '../helpers/gateway.js';
+import { startRecorder } from '../helpers/recorder.js';
 import { runCli, tempDir } from '../helpers/process.js';
 
 function writeKey(dir: string, name: string, pem: string | Buffer, mode = 0o600): string {
@@ -56,19 +57,13 @@ describe('keys import', () => {
 
   it('imports a PKCS#1 key on a live gateway: published first, signing after the publish delay, the old key still published', async () => {
     const gateway = await startGateway();
-    const http = await import('node:http');
-    let seen = '';
-    const upstream = http.createServer((req, r) => {
-      seen = req.headers.authorization ?? '';
-      r.end();
-    });
-    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    const upstream = await startRecorder();
     const kidOfNextToken = async () => {
       await fetch(`${gateway.url}/proxy/`);
-      return decodeProtectedHeader(seen.replace('Bearer ', '')).kid;
+      return decodeProtectedHeader(String(upstream.requests.at(-1)?.headers.authorization).replace('Bearer ', '')).kid;
     };
     try {
-      await adminJson(gateway, 'PUT', '/admin/proxy', { url: `http://127.0.0.1:${(upstream.address() as import('node:net').AddressInfo).port}` });
+      await adminJson(gateway, 'PUT', '/admin/proxy', { url: upstream.url });
       const oldKid = (((await (await fetch(`${gateway.url}/.well-known/jwks.json`)).json()) as { keys: Array<{ kid: string }> }).keys[0]!).kid;
       const file = writeKey(tempDir(), 'pkcs1.pem', rsa(3072, 'pkcs1'));
       const res = await runCli(['keys', 'import', '--data-dir', gateway.dataDir, '--private-key', file, '--publish-delay', '3']);
@@ -89,7 +84,7 @@ describe('keys import', () => {
       kids = ((await (await fetch(`${gateway.url}/.well-known/jwks.json`)).json()) as { keys: Array<{ kid: string }> }).keys.map((k) => k.kid);
       assert.deepEqual(kids.sort(), [oldKid, newKid].sort(), 'the old key stays published for the grace period');
     } finally {
-      upstream.close();
+      await upstream.close();
       await gateway.stop();
     }
   });
