@@ -47,6 +47,9 @@ export function upstreamPath(target: TargetUrl, rawUrl: string): string {
   if (rest.includes('\\') || /%5c/i.test(rest)) throw new ForbiddenPathError('backslashes are not allowed in proxied paths');
   // Node's parser lets `#` through in the request target; upstream URL parsers would cut the path there.
   if (rest.includes('#') || query.includes('#')) throw new ForbiddenPathError('"#" is not allowed in a request target');
+  // Never valid in a request target (Node refuses them today); URL parsers trim them, which could
+  // turn `%2e%2e ` into `..`: refused here too rather than relying on the parser.
+  if (/[\u0000-\u0020\u007f]/.test(rawUrl)) throw new ForbiddenPathError('spaces and control characters are not allowed in a request target');
   if (hasDotSegment(rest)) throw new ForbiddenPathError('dot segments are not allowed in proxied paths');
   const path = target.basePath + rest;
   return (path === '' ? '/' : path) + query;

@@ -41,3 +41,12 @@ describe('upstreamPath refuses what upstream parsers would read differently', ()
     assert.equal(upstreamPath(based, '/proxy/a;v=1/b'), '/base/a;v=1/b');
   });
 });
+
+describe('upstreamPath refuses spaces and control characters', () => {
+  const based = parseTargetUrl('http://up.test/base');
+  for (const raw of ['/proxy/%2e%2e ', '/proxy/%2e%2e\t', '/proxy/a\u0000b', '/proxy/x?q= 1', '/proxy/\u007f']) {
+    it(`refuses ${JSON.stringify(raw)}`, () => {
+      assert.throws(() => upstreamPath(based, raw), { code: 'ERR_FORBIDDEN_PATH' });
+    });
+  }
+});
