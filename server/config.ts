@@ -3,9 +3,9 @@
  * once at start with every problem reported together. This is the only module that reads
  * `process.env`.
  */
-import { isIP } from 'node:net';
 import path from 'node:path';
 import { ConfigError } from './errors.js';
+import { isLoopbackAddress } from './identity/loopback.js';
 import { parseTrustProxy, type TrustProxy } from './proxy/trust-proxy.js';
 
 export interface Config {
@@ -246,7 +246,5 @@ export function loadConfig(flags: Flags, env: Env = processEnv()): Config {
 
 /** True for loopback-only hosts. */
 export function isLoopbackHost(host: string): boolean {
-  if (host === 'localhost') return true;
-  if (isIP(host) === 4) return host.startsWith('127.');
-  return host === '::1';
+  return host === 'localhost' || isLoopbackAddress(host);
 }

@@ -54,7 +54,7 @@ export async function exportCommand(config: KeysConfig, format: string | undefin
   if (format !== 'pem' && format !== 'jwks') throw new InvalidInputError(`--format must be pem or jwks, got ${JSON.stringify(format)}`);
   // Public material only: the JWKS view is built from the public JWKs, private keys are not opened.
   const keys = await withStore(config, (store) => store.listKeys());
-  const set = new KeySet(keys.map((k) => ({ ...k, privateKey: null })), Date.now());
+  const set = KeySet.publicOnly(keys, Date.now());
   const published = kid === undefined ? set.jwks.keys : set.jwks.keys.filter((k) => k.kid === kid);
   if (kid !== undefined && published.length === 0) throw new NotFoundError(`no published key ${kid}`);
   if (format === 'jwks') return printJson({ keys: published });

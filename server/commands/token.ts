@@ -21,7 +21,7 @@ export async function mintCommand(config: TokenConfig, flags: { sub?: string; ro
 }
 
 export async function verifyCommand(config: TokenConfig, token: string): Promise<void> {
-  const keys = await withStore(config, async (store) => new KeySet((await store.listKeys()).map((k) => ({ ...k, privateKey: null })), Date.now()));
+  const keys = await withStore(config, async (store) => KeySet.publicOnly(await store.listKeys(), Date.now()));
   const identity = await verifyToken(token.trim(), keys, { issuer: config.issuer, audience: config.audience });
   const payload = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
   printJson({ valid: true, kid: JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString('utf8')).kid, sub: identity.name, authorities: identity.roles, claims: payload });

@@ -22,6 +22,11 @@ export function authorizationScheme(header: string): string {
   return (space < 0 ? header : header.slice(0, space)).toLowerCase();
 }
 
+/** The token of an `Authorization: Bearer <token>` header. */
+export function bearerToken(header: string): string {
+  return header.slice(header.indexOf(' ') + 1).trim();
+}
+
 export async function identifyRequest(authorization: string | undefined, options: IdentifyOptions): Promise<Identity> {
   if (options.insecure) return INSECURE;
   if (authorization === undefined || authorization === '') return ANONYMOUS;
@@ -34,8 +39,7 @@ export async function identifyRequest(authorization: string | undefined, options
     return identity;
   }
   if (scheme === 'bearer' && options.verifyBearer) {
-    const token = authorization.slice(authorization.indexOf(' ') + 1).trim();
-    return options.verifyBearer(token);
+    return options.verifyBearer(bearerToken(authorization));
   }
   throw new UnauthorizedError('this authorization scheme is not accepted here; use Basic credentials');
 }

@@ -8,7 +8,7 @@ import passport from 'passport';
 import { BasicStrategy } from 'passport-http';
 import { InvalidTokenError, UnauthorizedError } from '../errors.js';
 import { parseBasicAuthorization, type BasicCredentials, type PasswordVerifier } from './basic.js';
-import { authorizationScheme } from './identify.js';
+import { authorizationScheme, bearerToken } from './identify.js';
 import { ANONYMOUS, INSECURE, type Identity } from './identity.js';
 
 declare global {
@@ -44,9 +44,7 @@ class ForwardedBearerStrategy extends passport.Strategy {
     super();
   }
   override authenticate(this: passport.StrategyCreated<this>, req: Request): void {
-    const header = req.headers.authorization ?? '';
-    const token = header.slice(header.indexOf(' ') + 1).trim();
-    this.verifyToken(token).then(
+    this.verifyToken(bearerToken(req.headers.authorization ?? '')).then(
       (identity: Identity) => this.success(identity),
       (err: unknown) => (err instanceof InvalidTokenError ? this.fail({ message: err.message }, 401) : this.error(err)),
     );

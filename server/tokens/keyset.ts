@@ -29,6 +29,11 @@ export class KeySet {
   /** When this set must be rebuilt: the earliest pending activation or retiring notAfter, or null. */
   readonly nextChange: number | null;
 
+  /** The published keys only, without opening any private key (CLI export and verify). */
+  static publicOnly(records: readonly KeyRecord[], now: number): KeySet {
+    return new KeySet(records.map((r) => ({ ...r, privateKey: null })), now);
+  }
+
   /**
    * Published: pending keys (publish first, sign later), the active key, and retiring keys until
    * their notAfter. Throws KeyEncryptionError when the active key is sealed and cannot be opened.
