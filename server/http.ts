@@ -6,7 +6,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Express } from 'express';
 import type { Config } from './config.js';
 import { BadRequestError, LoopDetectedError, MethodNotAllowedError, NotFoundError, ProxyDisabledError } from './errors.js';
-import { identifyRequest } from './identity/index.js';
+import { ANONYMOUS, identifyRequest, INSECURE, type Identity } from './identity/index.js';
 import type { Logger } from './log.js';
 import type { Duplex } from 'node:stream';
 import { createUpgradeForwarder, forwardedOf, Forwarder, hasLooped, isProxyPath, refuseUpgrade, requestBody, upstreamPath, upstreamRequestHeaders, type GatewayHeaders, type TargetUrl } from './proxy/index.js';
@@ -29,6 +29,10 @@ export interface GatewayHttpServer {
   closeUpgrades(): void;
 }
 
+function throwDisabled(): never {
+  throw new ProxyDisabledError();
+}
+
 export function createHttpServer(deps: HttpServerDeps): GatewayHttpServer {
   const { config, runtime, app, log, viaName } = deps;
   const forwarder = new Forwarder({ timeoutMs: config.upstreamTimeoutMs });
@@ -38,18 +42,52 @@ export function createHttpServer(deps: HttpServerDeps): GatewayHttpServer {
   const upgrades = createUpgradeForwarder({ timeoutMs: config.upstreamTimeoutMs, onError: (err) => log.warn({ err: err.message }, 'WebSocket upstream failed') });
   const upgradedSockets = new Set<Duplex>();
 
-  /** Policy shared by plain requests and upgrades: target, loop, identity, path, token → our headers. */
-  async function prepare(req: IncomingMessage): Promise<{ target: TargetUrl; path: string; own: GatewayHeaders }> {
-    const target = runtime.target;
-    if (target === null) throw new ProxyDisabledError();
-    // TRACE would make the upstream echo the request, minted token included, back to the client.
-    if (req.method === 'TRACE') throw new MethodNotAllowedError('TRACE is not proxied');
-    if (hasLooped(req.headers.via, viaName)) throw new LoopDetectedError('this request already went through this gateway: the proxy target points back at it');
+  interface Prepared {
+    target: TargetUrl;
+    path: string;
+    own: GatewayHeaders;
+  }
+
+  /** `prepareNow`, waiting for a password check or a signature when needed. */
+  async function prepare(req: IncomingMessage): Promise<Prepared> {
+    // With the slow parts given, prepareNow never answers undefined.
+    return prepareNow(req) ?? prepareNow(req, await slowParts(req))!;
+  }
+
+  /** The parts that may need a password check (scrypt) or a signature: identity and token. */
+  async function slowParts(req: IncomingMessage): Promise<{ identity: Identity; token: string }> {
     const forwarded = forwardedOf(req, config.trustProxy, config.publicUrl);
     const identity = await identifyRequest(req.headers.authorization, { insecure: config.insecure, passwords, clientAddress: forwarded.clientAddress });
-    const path = upstreamPath(target, req.url!);
-    const token = await runtime.minter.mint(identity);
+    return { identity, token: await runtime.minter.mint(identity) };
+  }
+
+  function knownIdentity(authorization: string | undefined): Identity | undefined {
+    if (config.insecure) return INSECURE;
+    if (authorization === undefined || authorization === '') return ANONYMOUS;
+    return authorization.length > 6 && authorization.slice(0, 6).toLowerCase() === 'basic ' ? passwords.cached(authorization) : undefined;
+  }
+
+  /**
+   * Policy shared by plain requests and upgrades: target, loop, identity, path, token → our
+   * headers. Synchronous when the caller is known without waiting (anonymous, --insecure, or a
+   * cached password check) and a signed token is cached; `undefined` means "wait for `prepare`".
+   * Throws GatewayErrors.
+   */
+  function prepareNow(req: IncomingMessage, slow: { identity: Identity; token: string } | null = null): Prepared | undefined {
+    const target = runtime.target ?? throwDisabled();
+    // TRACE would make the upstream echo the request, minted token included, back to the client.
+    if (req.method === 'TRACE') throw new MethodNotAllowedError('TRACE is not proxied');
     const incomingVia = req.headers.via;
+    if (hasLooped(incomingVia, viaName)) throw new LoopDetectedError('this request already went through this gateway: the proxy target points back at it');
+    let token = slow?.token;
+    if (token === undefined) {
+      const identity = knownIdentity(req.headers.authorization);
+      if (identity === undefined) return undefined;
+      token = runtime.minter.peek(identity);
+      if (token === undefined) return undefined;
+    }
+    const path = upstreamPath(target, req.url!);
+    const forwarded = forwardedOf(req, config.trustProxy, config.publicUrl);
     const own: GatewayHeaders = {
       authorization: `Bearer ${token}`,
       forwardedProto: forwarded.proto,
@@ -60,11 +98,28 @@ export function createHttpServer(deps: HttpServerDeps): GatewayHttpServer {
     return { target, path, own };
   }
 
-  async function proxy(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const { target, path, own } = await prepare(req);
+  function forward(req: IncomingMessage, res: ServerResponse, { target, path, own }: Prepared): Promise<void> {
     const body = requestBody(req, config.maxBodyBytes);
     const headers = upstreamRequestHeaders(req.rawHeaders, req.headers.connection, own);
-    await forwarder.forward(req, res, { origin: target.origin, path, headers, body });
+    return forwarder.forward(req, res, { origin: target.origin, path, headers, body });
+  }
+
+  const fail = (res: ServerResponse) => (err: unknown) => sendError(res, err, 'plain', log);
+
+  function proxy(req: IncomingMessage, res: ServerResponse): void {
+    try {
+      const ready = prepareNow(req);
+      if (ready) {
+        forward(req, res, ready).catch(fail(res));
+        return;
+      }
+    } catch (err) {
+      fail(res)(err);
+      return;
+    }
+    prepare(req)
+      .then((prepared) => forward(req, res, prepared))
+      .catch(fail(res));
   }
 
   async function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
@@ -77,7 +132,7 @@ export function createHttpServer(deps: HttpServerDeps): GatewayHttpServer {
   const server = http.createServer({ maxHeaderSize: config.maxHeaderSize, connectionsCheckingInterval: 1000 }, (req, res) => {
     const url = req.url ?? '';
     if (isProxyPath(url)) {
-      proxy(req, res).catch((err: unknown) => sendError(res, err, 'plain', log));
+      proxy(req, res);
       return;
     }
     if (url[0] !== '/') {

@@ -1,12 +1,13 @@
 /**
  * Basic credentials: a strict parser for the `Authorization: Basic` header (split at the FIRST
  * colon, so passwords may contain ":"), and a verifier with a short-lived cache of successful
- * checks. The cache key is an HMAC of the credentials under a per-process random secret: the
- * plain password is never kept, and a dump of the cache reveals nothing reusable.
+ * checks. The cache key is an HMAC of the whole header value under a per-process random secret:
+ * the plain password is never kept, a dump of the cache reveals nothing reusable, and a repeat
+ * request costs one HMAC and a map lookup (no base64 decoding, no parsing, no scrypt).
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import type { Store } from '../store/index.js';
-import { TooManyRequestsError } from '../errors.js';
+import { TooManyRequestsError, UnauthorizedError } from '../errors.js';
 import { dummyPasswordHash, verifyPassword } from './password.js';
 import type { LoginThrottle } from './throttle.js';
 import type { Identity } from './identity.js';
@@ -69,21 +70,39 @@ export class PasswordVerifier {
     this.#throttle = options.throttle;
   }
 
-  /**
-   * The caller's identity, or null for an unknown user or a wrong password (same work either
-   * way). Throws TooManyRequestsError (429) while the name or the client address is throttled.
-   */
-  async verify(credentials: BasicCredentials, clientAddress = ''): Promise<Identity | null> {
-    const key = createHmac('sha256', this.#secret).update(credentials.name).update('\0').update(credentials.password).digest('base64');
+  /** The cache key of an Authorization header value: never the header itself. */
+  #keyOf(authorization: string): string {
+    return createHmac('sha256', this.#secret).update(authorization).digest('base64');
+  }
+
+  #lookup(key: string): Identity | undefined {
     const cached = this.#cache.get(key);
-    if (cached && cached.expiresAt > this.#now()) {
-      this.#cache.delete(key);
-      this.#cache.set(key, cached);
-      return cached.identity;
-    }
-    if (cached) this.#cache.delete(key);
+    if (cached === undefined) return undefined;
+    this.#cache.delete(key);
+    if (cached.expiresAt <= this.#now()) return undefined;
+    this.#cache.set(key, cached);
+    return cached.identity;
+  }
+
+  /** The identity of a recent successful check of exactly this header value, or undefined: no hashing, no store. */
+  cached(authorization: string): Identity | undefined {
+    return this.#lookup(this.#keyOf(authorization));
+  }
+
+  /**
+   * The caller's identity for an `Authorization: Basic` header value, or null for an unknown
+   * user or a wrong password (same work either way). Throws UnauthorizedError (401) for a
+   * malformed header and TooManyRequestsError (429) while the name or the client address is
+   * throttled.
+   */
+  async verify(authorization: string, clientAddress = ''): Promise<Identity | null> {
+    const key = this.#keyOf(authorization);
+    const hit = this.#lookup(key);
+    if (hit) return hit;
     const pending = this.#inflight.get(key);
     if (pending) return pending;
+    const credentials = parseBasicAuthorization(authorization);
+    if (!credentials) throw new UnauthorizedError('malformed basic credentials');
     const check = this.#check(key, credentials, clientAddress).finally(() => this.#inflight.delete(key));
     this.#inflight.set(key, check);
     return check;

@@ -5,12 +5,12 @@
  * authenticate is never silently downgraded to anonymous.
  */
 import { UnauthorizedError } from '../errors.js';
-import { parseBasicAuthorization, type PasswordVerifier } from './basic.js';
+import type { PasswordVerifier } from './basic.js';
 import { ANONYMOUS, INSECURE, type Identity } from './identity.js';
 
 export interface IdentifyOptions {
   insecure: boolean;
-  passwords: Pick<PasswordVerifier, 'verify'>;
+  passwords: Pick<PasswordVerifier, 'cached' | 'verify'>;
   /** The client's address (for the failed-login throttle). */
   clientAddress?: string;
   /** Verifies a forwarded bearer token; absent where bearer tokens are not accepted. */
@@ -32,9 +32,7 @@ export async function identifyRequest(authorization: string | undefined, options
   if (authorization === undefined || authorization === '') return ANONYMOUS;
   const scheme = authorizationScheme(authorization);
   if (scheme === 'basic') {
-    const credentials = parseBasicAuthorization(authorization);
-    if (!credentials) throw new UnauthorizedError('malformed basic credentials');
-    const identity = await options.passwords.verify(credentials, options.clientAddress);
+    const identity = await options.passwords.verify(authorization, options.clientAddress);
     if (!identity) throw new UnauthorizedError('invalid user name or password');
     return identity;
   }

@@ -7,7 +7,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import passport from 'passport';
 import { BasicStrategy } from 'passport-http';
 import { InvalidTokenError, UnauthorizedError } from '../errors.js';
-import { parseBasicAuthorization, type BasicCredentials, type PasswordVerifier } from './basic.js';
+import { parseBasicAuthorization, type PasswordVerifier } from './basic.js';
 import { authorizationScheme, bearerToken } from './identify.js';
 import { ANONYMOUS, INSECURE, type Identity } from './identity.js';
 
@@ -20,7 +20,7 @@ declare global {
   }
 }
 
-type VerifyBasic = (req: Request, credentials: BasicCredentials, done: (err: unknown, user?: Identity | false) => void) => void;
+type VerifyBasic = (req: Request, authorization: string, done: (err: unknown, user?: Identity | false) => void) => void;
 
 /**
  * passport-http's BasicStrategy, with the credential parsing replaced: the original splits
@@ -32,9 +32,9 @@ class StrictBasicStrategy extends BasicStrategy {
     super({ realm: 'jwtgate' }, () => undefined);
   }
   override authenticate(this: passport.StrategyCreated<StrictBasicStrategy>, req: Request): void {
-    const credentials = parseBasicAuthorization(req.headers.authorization ?? '');
-    if (!credentials) return this.fail('Basic realm="jwtgate"');
-    this.verifyBasic(req, credentials, (err, user) => (err ? this.error(err) : user ? this.success(user) : this.fail('Basic realm="jwtgate"')));
+    const authorization = req.headers.authorization ?? '';
+    if (!parseBasicAuthorization(authorization)) return this.fail('Basic realm="jwtgate"');
+    this.verifyBasic(req, authorization, (err, user) => (err ? this.error(err) : user ? this.success(user) : this.fail('Basic realm="jwtgate"')));
   }
 }
 
@@ -64,8 +64,8 @@ export function createPassportAuthenticator(options: PassportOptions): (opts: { 
   const instance = new passport.Passport();
   instance.use(
     'basic',
-    new StrictBasicStrategy((req, credentials, done) => {
-      options.passwords.verify(credentials, options.clientAddressOf(req)).then((identity) => done(null, identity ?? false), done);
+    new StrictBasicStrategy((req, authorization, done) => {
+      options.passwords.verify(authorization, options.clientAddressOf(req)).then((identity) => done(null, identity ?? false), done);
     }),
   );
   instance.use('forwarded-bearer', new ForwardedBearerStrategy(options.verifyBearer));

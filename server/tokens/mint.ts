@@ -33,6 +33,8 @@ export async function mintToken(key: SigningKey, identity: Pick<Identity, 'name'
 
 interface Entry {
   token: Promise<string>;
+  /** The signed token once `token` has resolved: the hot path reads it without a promise. */
+  value: string | undefined;
   /** ms since epoch after which a new token is minted. */
   refreshAt: number;
 }
@@ -70,26 +72,44 @@ export class TokenMinter {
     this.#cache.clear();
   }
 
+  #fresh(cacheKey: string, now: number): Entry | undefined {
+    const hit = this.#cache.get(cacheKey);
+    if (hit === undefined) return undefined;
+    this.#cache.delete(cacheKey);
+    if (hit.refreshAt <= now) return undefined;
+    this.#cache.set(cacheKey, hit);
+    return hit;
+  }
+
+  #cacheKey(kid: string, identity: Pick<Identity, 'name' | 'roles'>): string {
+    return `${kid}\0${identity.name}\0${identity.roles.join('\0')}`;
+  }
+
+  /** A cached, still fresh, already signed token for `identity`, or undefined: never signs. */
+  peek(identity: Pick<Identity, 'name' | 'roles'>): string | undefined {
+    const key = this.#key;
+    return key ? this.#fresh(this.#cacheKey(key.kid, identity), this.#now())?.value : undefined;
+  }
+
   mint(identity: Pick<Identity, 'name' | 'roles'>): Promise<string> {
     const key = this.#key;
     if (!key) return Promise.reject(new NoSigningKeyError('no active signing key'));
-    const cacheKey = `${key.kid}\0${identity.name}\0${identity.roles.join('\0')}`;
+    const cacheKey = this.#cacheKey(key.kid, identity);
     const now = this.#now();
-    const hit = this.#cache.get(cacheKey);
-    if (hit) {
-      this.#cache.delete(cacheKey);
-      if (hit.refreshAt > now) {
-        this.#cache.set(cacheKey, hit);
-        return hit.token;
-      }
-    }
+    const hit = this.#fresh(cacheKey, now);
+    if (hit) return hit.token;
     const token = mintToken(key, identity, { ...this.#options, now: () => now });
-    const entry: Entry = { token, refreshAt: now + this.#refreshAfterMs };
+    const entry: Entry = { token, value: undefined, refreshAt: now + this.#refreshAfterMs };
     if (this.#cache.size >= this.#size) this.#cache.delete(this.#cache.keys().next().value!);
     this.#cache.set(cacheKey, entry);
-    token.catch(() => {
-      if (this.#cache.get(cacheKey) === entry) this.#cache.delete(cacheKey);
-    });
+    token.then(
+      (value) => {
+        entry.value = value;
+      },
+      () => {
+        if (this.#cache.get(cacheKey) === entry) this.#cache.delete(cacheKey);
+      },
+    );
     return token;
   }
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { hashPassword, identifyRequest, parseBasicAuthorization, PasswordVerifier } from '../../server/identity/index.js';
+import { UnauthorizedError } from '../../server/errors.js';
 import type { UserRecord } from '../../server/store/index.js';
 
 const header = (s: string) => `Basic ${Buffer.from(s).toString('base64')}`;
@@ -29,24 +30,24 @@ describe('PasswordVerifier', () => {
 
   it('returns the identity for the right password, null otherwise', async () => {
     const { verifier } = await setup();
-    assert.deepEqual({ ...(await verifier.verify({ name: 'alice', password: 'alice-password' })) }, { name: 'alice', roles: ['ROLE_USER'], via: 'basic' });
-    assert.equal(await verifier.verify({ name: 'alice', password: 'wrong' }), null);
-    assert.equal(await verifier.verify({ name: 'nobody', password: 'alice-password' }), null);
+    assert.deepEqual({ ...(await verifier.verify(header('alice:alice-password'))) }, { name: 'alice', roles: ['ROLE_USER'], via: 'basic' });
+    assert.equal(await verifier.verify(header('alice:wrong')), null);
+    assert.equal(await verifier.verify(header('nobody:alice-password')), null);
   });
 
   it('caches a successful check, and invalidate() makes a role change visible on the next request', async () => {
     const { users, verifier, lookups } = await setup();
-    await verifier.verify({ name: 'alice', password: 'alice-password' });
-    await verifier.verify({ name: 'alice', password: 'alice-password' });
+    await verifier.verify(header('alice:alice-password'));
+    await verifier.verify(header('alice:alice-password'));
     assert.equal(lookups(), 1);
     users.set('alice', { ...users.get('alice')!, roles: ['ROLE_ADMIN'] });
     verifier.invalidate();
-    assert.deepEqual((await verifier.verify({ name: 'alice', password: 'alice-password' }))?.roles, ['ROLE_ADMIN']);
+    assert.deepEqual((await verifier.verify(header('alice:alice-password')))?.roles, ['ROLE_ADMIN']);
   });
 
   it('concurrent requests with the same credentials share one hash', async () => {
     const { verifier, lookups } = await setup();
-    const results = await Promise.all(Array.from({ length: 20 }, () => verifier.verify({ name: 'alice', password: 'alice-password' })));
+    const results = await Promise.all(Array.from({ length: 20 }, () => verifier.verify(header('alice:alice-password'))));
     assert.equal(lookups(), 1);
     assert.ok(results.every((r) => r?.name === 'alice'));
   });
@@ -56,15 +57,15 @@ describe('PasswordVerifier', () => {
     const { store } = await setup();
     let lookups = 0;
     const verifier = new PasswordVerifier({ store: { getUser: (n) => (lookups++, store.getUser(n)) }, cacheTtlMs: 1000, now: () => now.t });
-    await verifier.verify({ name: 'alice', password: 'alice-password' });
+    await verifier.verify(header('alice:alice-password'));
     now.t = 1001;
-    await verifier.verify({ name: 'alice', password: 'alice-password' });
+    await verifier.verify(header('alice:alice-password'));
     assert.equal(lookups, 2);
   });
 });
 
 describe('identifyRequest', () => {
-  const passwords = { verify: async () => null };
+  const passwords = { cached: () => undefined, verify: async (h: string) => { if (h === 'Basic ???') throw new UnauthorizedError('malformed'); return null; } };
   it('anonymous without a header, insecure always, 401 for bad or unsupported credentials', async () => {
     assert.equal((await identifyRequest(undefined, { insecure: false, passwords })).name, 'anonymousUser');
     assert.deepEqual((await identifyRequest(header('a:b'), { insecure: true, passwords })).roles, ['ROLE_ADMIN', 'ROLE_ANONYMOUS', 'ROLE_USER']);
