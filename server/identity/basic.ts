@@ -6,7 +6,7 @@
  * request costs one HMAC and a map lookup (no base64 decoding, no parsing, no scrypt).
  */
 import { createHmac, randomBytes } from 'node:crypto';
-import type { Store } from '../store/index.js';
+import type { Store, UserRecord } from '../store/index.js';
 import { TooManyRequestsError, UnauthorizedError } from '../errors.js';
 import { dummyPasswordHash, verifyPassword } from './password.js';
 import type { LoginThrottle } from './throttle.js';
@@ -109,14 +109,23 @@ export class PasswordVerifier {
   }
 
   async #check(key: string, credentials: BasicCredentials, clientAddress: string): Promise<Identity | null> {
-    const wait = this.#throttle?.reserve(credentials.name, clientAddress) ?? 0;
-    if (wait > 0) throw new TooManyRequestsError('too many failed logins; try again later', wait);
+    const throttle = this.#throttle;
+    if (throttle) {
+      const admission = await throttle.acquire(credentials.name, clientAddress);
+      if (!admission.admitted) throw new TooManyRequestsError('too many failed logins; try again later', admission.retryAfterSeconds);
+    }
     const generation = this.#generation;
-    const user = await this.#store.getUser(credentials.name);
-    const hash = user?.passwordHash ?? (await dummyPasswordHash());
-    const ok = await verifyPassword(credentials.password, hash);
-    if (!ok || !user?.passwordHash) return null;
-    this.#throttle?.refund(credentials.name, clientAddress);
+    let failed = false;
+    let user: UserRecord | undefined;
+    try {
+      user = await this.#store.getUser(credentials.name);
+      const hash = user?.passwordHash ?? (await dummyPasswordHash());
+      failed = !(await verifyPassword(credentials.password, hash)) || !user?.passwordHash;
+    } finally {
+      // A store failure is nobody's wrong guess: only a completed check that failed counts.
+      throttle?.release(credentials.name, clientAddress, failed);
+    }
+    if (failed || !user) return null;
     const identity: Identity = Object.freeze({ name: user.name, roles: Object.freeze([...user.roles]), via: 'basic' });
     // A user change while we were hashing makes this result stale: return it, do not cache it.
     if (generation === this.#generation) {

@@ -4,5 +4,5 @@ export { hashPassword, verifyPassword, dummyPasswordHash } from './password.js';
 export { validatePassword, validateRoles, validateUserName, MAX_NAME_LENGTH, MAX_ROLE_LENGTH } from './names.js';
 export { identifyRequest, type IdentifyOptions } from './identify.js';
 export { createPassportAuthenticator, type PassportOptions } from './passport.js';
-export { LoginThrottle, type LoginThrottleOptions } from './throttle.js';
+export { LoginThrottle, type Admission, type LoginThrottleOptions } from './throttle.js';
 export { isLoopbackAddress } from './loopback.js';

@@ -3,12 +3,19 @@
  * address, then 429 with Retry-After until the window ends. Windows are short, so nobody is
  * locked out for long; a loopback client is never throttled by failures made by others against
  * the same user name (the local operator can always log in; the CLI resets passwords anyway).
- * A success only takes back its own reserved attempt: one valid account must not buy guesses at others.
+ *
+ * Checks in progress count against the budget: with 3 failures left, at most 3 passwords are
+ * hashed at once for that name/address, so a burst of concurrent guesses gets no more tries than
+ * a sequence would. Further attempts wait (they are not refused) until a check in progress ends:
+ * if it failed, the budget shrinks and waiters over it get 429; if it succeeded, the next waiter
+ * runs. So many users behind one address (a NAT, the benchmark) all log in, a few at a time.
  */
 import { isLoopbackAddress } from './loopback.js';
 
 interface Window {
   failures: number;
+  /** Checks in progress (reserved, not yet known to fail or succeed). */
+  inflight: number;
   resetAt: number;
 }
 
@@ -17,62 +24,114 @@ export interface LoginThrottleOptions {
   windowMs?: number;
   /** Bound on tracked keys; the oldest are forgotten first. */
   maxKeys?: number;
+  /** Bound on attempts waiting for a check in progress; beyond it an attempt is refused (429). */
+  maxWaiting?: number;
   now?: () => number;
+}
+
+/** What `acquire` grants: run the check (then call `release`), or refuse with Retry-After seconds. */
+export type Admission = { readonly admitted: true } | { readonly admitted: false; readonly retryAfterSeconds: number };
+
+const ADMITTED: Admission = Object.freeze({ admitted: true });
+
+interface Waiter {
+  name: string;
+  clientAddress: string;
+  resolve: (admission: Admission) => void;
 }
 
 export class LoginThrottle {
   readonly #limit: number;
   readonly #windowMs: number;
   readonly #maxKeys: number;
+  readonly #maxWaiting: number;
   readonly #now: () => number;
   readonly #windows = new Map<string, Window>();
+  #waiting: Waiter[] = [];
 
   constructor(options: LoginThrottleOptions) {
     this.#limit = options.limit;
     this.#windowMs = options.windowMs ?? 60_000;
     this.#maxKeys = options.maxKeys ?? 100_000;
+    this.#maxWaiting = options.maxWaiting ?? 10_000;
     this.#now = options.now ?? Date.now;
   }
 
-  /**
-   * Reserves one login attempt before the password is hashed (so that concurrent attempts are
-   * counted too): returns the seconds to wait when the name or the address is over the limit
-   * (nothing reserved), else 0 with the attempt counted as a failure until `refund` says it
-   * succeeded.
-   */
-  reserve(name: string, clientAddress: string): number {
-    const now = this.#now();
+  #keys(name: string, clientAddress: string): string[] {
     // The per-name window does not apply to loopback clients: others cannot lock the local operator out.
-    const keys = isLoopbackAddress(clientAddress) ? [`ip\0${clientAddress}`] : [`ip\0${clientAddress}`, `user\0${name}`];
+    return isLoopbackAddress(clientAddress) ? [`ip\0${clientAddress}`] : [`ip\0${clientAddress}`, `user\0${name}`];
+  }
+
+  #window(key: string, now: number): Window {
+    let w = this.#windows.get(key);
+    if (!w || w.resetAt <= now) {
+      w = { failures: 0, inflight: w?.inflight ?? 0, resetAt: now + this.#windowMs };
+      this.#windows.delete(key);
+      if (this.#windows.size >= this.#maxKeys) this.#windows.delete(this.#windows.keys().next().value!);
+      this.#windows.set(key, w);
+    }
+    return w;
+  }
+
+  /** Admission now, or null when the budget is held by checks in progress (wait for one to end). */
+  #tryAcquire(name: string, clientAddress: string): Admission | null {
+    const now = this.#now();
+    const keys = this.#keys(name, clientAddress);
     let wait = 0;
+    let busy = false;
     for (const key of keys) {
       const w = this.#windows.get(key);
-      if (w && w.resetAt > now && w.failures >= this.#limit) wait = Math.max(wait, Math.ceil((w.resetAt - now) / 1000));
+      if (!w || w.resetAt <= now) continue;
+      if (w.failures >= this.#limit) wait = Math.max(wait, Math.ceil((w.resetAt - now) / 1000));
+      else if (w.failures + w.inflight >= this.#limit) busy = true;
     }
-    if (wait > 0) return wait;
-    for (const key of [`ip\0${clientAddress}`, `user\0${name}`]) {
-      let w = this.#windows.get(key);
-      if (!w || w.resetAt <= now) {
-        w = { failures: 0, resetAt: now + this.#windowMs };
-        this.#windows.delete(key);
-        if (this.#windows.size >= this.#maxKeys) this.#windows.delete(this.#windows.keys().next().value!);
-        this.#windows.set(key, w);
-      }
-      w.failures++;
-    }
-    return 0;
+    if (wait > 0) return { admitted: false, retryAfterSeconds: wait };
+    if (busy) return null;
+    // Both windows are counted even for a loopback client, so its failures still count against the name.
+    for (const key of [`ip\0${clientAddress}`, `user\0${name}`]) this.#window(key, now).inflight++;
+    return ADMITTED;
   }
 
-  /** The reserved attempt succeeded: it is not a failure. */
-  refund(name: string, clientAddress: string): void {
+  /**
+   * Reserves one login attempt before the password is hashed. Resolves to "admitted" (then call
+   * `release` with the outcome), or to a refusal with the seconds until the window ends.
+   */
+  acquire(name: string, clientAddress: string): Promise<Admission> {
+    const now = this.#tryAcquire(name, clientAddress);
+    if (now !== null) return Promise.resolve(now);
+    if (this.#waiting.length >= this.#maxWaiting) return Promise.resolve({ admitted: false, retryAfterSeconds: 1 });
+    return new Promise((resolve) => this.#waiting.push({ name, clientAddress, resolve }));
+  }
+
+  /** Ends an admitted attempt; a failed one (wrong password, unknown user) counts against the name and the address. */
+  release(name: string, clientAddress: string, failed: boolean): void {
+    const now = this.#now();
     for (const key of [`ip\0${clientAddress}`, `user\0${name}`]) {
       const w = this.#windows.get(key);
-      if (w && w.failures > 0) w.failures--;
+      if (!w) continue;
+      if (w.inflight > 0) w.inflight--;
+      if (failed) (w.resetAt > now ? w : this.#window(key, now)).failures++;
     }
+    this.#wake();
   }
 
-  /** Forgets everything (e.g. after a password reset through the CLI). */
+  #wake(): void {
+    if (this.#waiting.length === 0) return;
+    const still: Waiter[] = [];
+    for (const waiter of this.#waiting) {
+      const admission = this.#tryAcquire(waiter.name, waiter.clientAddress);
+      if (admission === null) still.push(waiter);
+      else waiter.resolve(admission);
+    }
+    this.#waiting = still;
+  }
+
+  /** Forgets every failure (e.g. after a password reset through the CLI); checks in progress stay counted. */
   clear(): void {
-    this.#windows.clear();
+    for (const [key, w] of this.#windows) {
+      if (w.inflight === 0) this.#windows.delete(key);
+      else w.failures = 0;
+    }
+    this.#wake();
   }
 }

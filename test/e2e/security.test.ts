@@ -296,6 +296,18 @@ describe('security: credentials resist guessing', () => {
     }
   });
 
+  it('does not refuse legitimate concurrent logins: 20 users behind one address log in at once under a limit of 3', async () => {
+    const gateway = await startGateway({ args: ['--max-login-failures', '3'] });
+    try {
+      const names = Array.from({ length: 20 }, (_, i) => `nat-user-${i}`);
+      for (const name of names) await adminJson(gateway, 'PUT', `/admin/users/${name}`, { password: `${name}-password`, roles: ['ROLE_USER'] });
+      const statuses = await Promise.all(names.map((name) => fetch(`${gateway.url}/api/whoami`, { headers: { authorization: basicAuth(name, `${name}-password`) } }).then((r) => r.status)));
+      assert.deepEqual(statuses, names.map(() => 200));
+    } finally {
+      await gateway.stop();
+    }
+  });
+
   it('throttles per user name across client addresses, except for a loopback client', async () => {
     const gateway = await startGateway({ args: ['--max-login-failures', '3', '--trust-proxy', '127.0.0.1'] });
     try {
