@@ -449,7 +449,7 @@ function gatewayEnv(): NodeJS.ProcessEnv {
 }
 
 function serveArgs(dataDir: string, port: number): string[] {
-  return [CLI, 'serve', '--host', HOST, '--port', String(port), '--data-dir', dataDir, '--log-level', 'warn'];
+  return [...(process.env['BENCH_NODE_FLAGS']?.split(' ').filter(Boolean) ?? []), CLI, 'serve', '--host', HOST, '--port', String(port), '--data-dir', dataDir, '--log-level', 'warn'];
 }
 
 async function startUpstream(): Promise<{ child: Child; target: Target }> {

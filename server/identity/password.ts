@@ -2,21 +2,48 @@
  * Password hashing with node:crypto scrypt (memory-hard, no native dependency). Stored as
  * `scrypt$N$r$p$salt$hash` (base64url) so parameters can be raised later without breaking
  * existing hashes. Comparison is constant-time.
+ *
+ * N = 2^15, r = 8: 32 MiB and ~90 ms per hash on the reference machine. The size matters for
+ * memory as well as for attackers: OpenSSL allocates the 32 MiB + 3 KiB with malloc, which is
+ * above glibc's largest dynamic mmap threshold (32 MiB), so every hash gets fresh pages and gives
+ * them back. At N = 2^14 (16 MiB) glibc raises its threshold after the first hash and keeps the
+ * 16 MiB in each libuv worker's arena: 64 MiB of resident memory that never returns (measured).
+ * At most MAX_CONCURRENT_HASHES run at once, which bounds the transient memory (scrypt is
+ * CPU-bound: more at once than cores buys nothing) and leaves libuv workers for other work.
  */
+import { availableParallelism } from 'node:os';
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 
-const N = 16384;
+const N = 32768;
 const R = 8;
 const P = 1;
 const KEY_LENGTH = 32;
 const SALT_LENGTH = 16;
 
+const MAX_CONCURRENT_HASHES = Math.max(1, Math.min(4, availableParallelism()));
+let running = 0;
+const queued: (() => void)[] = [];
+
+/** Runs `task` when fewer than MAX_CONCURRENT_HASHES hashes are running (first come, first served). */
+async function limited<T>(task: () => Promise<T>): Promise<T> {
+  if (running >= MAX_CONCURRENT_HASHES) await new Promise<void>((resolve) => queued.push(resolve));
+  else running++;
+  try {
+    return await task();
+  } finally {
+    const next = queued.shift();
+    if (next) next();
+    else running--;
+  }
+}
+
 function derive(password: string, salt: Buffer, options: ScryptOptions): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    scrypt(password.normalize('NFC'), salt, KEY_LENGTH, { ...options, maxmem: 64 * 1024 * 1024 }, (err, key) =>
-      err ? reject(err) : resolve(key),
-    );
-  });
+  return limited(
+    () =>
+      new Promise<Buffer>((resolve, reject) => {
+        scrypt(password.normalize('NFC'), salt, KEY_LENGTH, { ...options, maxmem: 64 * 1024 * 1024 }, (err, key) => (err ? reject(err) : resolve(key)));
+      }),
+  );
 }
 
 export async function hashPassword(password: string): Promise<string> {

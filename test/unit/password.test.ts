@@ -5,7 +5,7 @@ import { hashPassword, verifyPassword } from '../../server/identity/index.js';
 describe('password hashing', () => {
   it('verifies the right password and refuses others', async () => {
     const hash = await hashPassword('correct horse battery staple');
-    assert.match(hash, /^scrypt\$16384\$8\$1\$[\w-]+\$[\w-]+$/);
+    assert.match(hash, /^scrypt\$32768\$8\$1\$[\w-]+\$[\w-]+$/);
     assert.equal(await verifyPassword('correct horse battery staple', hash), true);
     assert.equal(await verifyPassword('correct horse battery stapl', hash), false);
     assert.equal(await verifyPassword('', hash), false);
