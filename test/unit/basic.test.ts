@@ -45,6 +45,25 @@ describe('PasswordVerifier', () => {
     assert.deepEqual((await verifier.verify(header('alice:alice-password')))?.roles, ['ROLE_ADMIN']);
   });
 
+  it('cached() answers from recent successful checks of the same header only, without hashing', async () => {
+    const { users, verifier, lookups } = await setup();
+    const good = header('alice:alice-password');
+    assert.equal(verifier.cached(good), undefined);
+    assert.equal(await verifier.verify(header('alice:wrong')), null);
+    assert.equal(verifier.cached(header('alice:wrong')), undefined, 'failures are not cached');
+    await verifier.verify(good);
+    assert.equal(verifier.cached(good)?.name, 'alice');
+    assert.equal(lookups(), 2);
+    users.set('alice', { ...users.get('alice')!, roles: ['ROLE_ADMIN'] });
+    verifier.invalidate();
+    assert.equal(verifier.cached(good), undefined, 'a user change empties the cache');
+  });
+
+  it('refuses a malformed header with ERR_UNAUTHORIZED', async () => {
+    const { verifier } = await setup();
+    for (const bad of ['Basic ???', header('no-colon'), 'Basic']) await assert.rejects(verifier.verify(bad), { code: 'ERR_UNAUTHORIZED' }, bad);
+  });
+
   it('concurrent requests with the same credentials share one hash', async () => {
     const { verifier, lookups } = await setup();
     const results = await Promise.all(Array.from({ length: 20 }, () => verifier.verify(header('alice:alice-password'))));

@@ -70,6 +70,24 @@ describe('TokenMinter cache', () => {
     assert.notEqual(await m.mint(alice), first);
   });
 
+  it('peek() gives the cached signed token only while mint() would reuse it, never signing', async () => {
+    const now = { t: 1_700_000_000_000 };
+    const m = await minter(now);
+    assert.equal(m.peek(alice), undefined, 'nothing minted yet');
+    const first = await m.mint(alice);
+    assert.equal(m.peek(alice), first);
+    assert.equal(m.peek({ name: 'Alice', roles: ['ROLE_USER'] }), undefined, 'other roles, other token');
+    now.t += 241_000;
+    assert.equal(m.peek(alice), undefined, 'past 80% of its lifetime');
+    const second = await m.mint(alice);
+    assert.equal(m.peek(alice), second);
+    m.setKey(new KeySet([record(await testKey('b'))], now.t).active);
+    assert.equal(m.peek(alice), undefined, 'a key change');
+    await m.mint(alice);
+    m.clear();
+    assert.equal(m.peek(alice), undefined, 'a user change');
+  });
+
   it('rejects with ERR_NO_SIGNING_KEY without a key', async () => {
     const m = new TokenMinter({ issuer: 'i', audience: null, ttlSeconds: 300 });
     await assert.rejects(m.mint(alice), { code: 'ERR_NO_SIGNING_KEY' });
