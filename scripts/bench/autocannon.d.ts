@@ -1,5 +1,5 @@
 /**
- * The part of autocannon's programmatic API that scripts/bench.ts uses (autocannon ships no
+ * The part of autocannon's programmatic API that scripts/bench/load.ts uses (autocannon ships no
  * types and @types/autocannon is not a dependency). See node_modules/autocannon/README.md.
  */
 declare module 'autocannon' {

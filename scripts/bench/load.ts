@@ -1,0 +1,157 @@
+/**
+ * The load runs (autocannon, in this process): scenarios a) to d) on every target in turn, the
+ * initial warm-up, and the first logins of the rotation scenario.
+ */
+import autocannon, { type AutocannonClient, type AutocannonOptions, type AutocannonRawResult, type AutocannonRequest } from 'autocannon';
+import { BENCH_PASSWORD, BENCH_USER, basicAuth, mib, progress, sizeLabel, type Row, type ScenarioId, type Settings, type Target } from './common.js';
+import { RssSampler, foreignCpu, settle } from './process-stats.js';
+import { checkEssential } from './processes.js';
+
+export interface LoadScenario {
+  id: 'a' | 'b' | 'c' | 'd';
+  label: string;
+  method: 'GET' | 'POST';
+  body?: Buffer;
+  /** Authorization per connection: none, the one bench user, or every user in rotation. */
+  auth: 'none' | 'single' | 'rotation';
+}
+
+/** Scenarios a) to d), each run on every target in turn. */
+export function loadScenarios(settings: Settings): LoadScenario[] {
+  return [
+    { id: 'a', label: 'anonymous GET', method: 'GET', auth: 'none' },
+    { id: 'b', label: 'basic-auth GET, 1 user', method: 'GET', auth: 'single' },
+    { id: 'c', label: `basic-auth GET, ${settings.users} users rotating`, method: 'GET', auth: 'rotation' },
+    { id: 'd', label: `POST ${sizeLabel(settings.postBytes)} bodies`, method: 'POST', body: Buffer.alloc(settings.postBytes, 'p'), auth: 'none' },
+  ];
+}
+
+/**
+ * Authorization of every user, split so that connection k cycles through users k, k+C, k+2C,
+ * ... (C connections): every user in rotation, no two connections on the same user at once.
+ */
+function rotationClientSetup(auths: readonly string[], connections: number): (client: AutocannonClient) => void {
+  let next = 0;
+  return (client) => {
+    const k = next++ % Math.min(connections, auths.length);
+    const requests: AutocannonRequest[] = [];
+    for (let i = k; i < auths.length; i += Math.min(connections, auths.length)) requests.push({ headers: { authorization: auths[i]! } });
+    client.setRequests(requests);
+  };
+}
+
+function loadOptions(scenario: LoadScenario, target: Target, connections: number, auths: readonly string[]): AutocannonOptions {
+  const headers: Record<string, string> = {};
+  if (scenario.auth === 'single') headers['authorization'] = basicAuth(BENCH_USER, BENCH_PASSWORD);
+  if (scenario.body) headers['content-type'] = 'application/octet-stream';
+  const options: AutocannonOptions = { url: `${target.origin}${target.prefix}/x`, connections, method: scenario.method, headers, timeout: 10 };
+  if (scenario.body) options.body = scenario.body;
+  if (scenario.auth === 'rotation') options.setupClient = rotationClientSetup(auths, connections);
+  return options;
+}
+
+/** How often autocannon samples, and so how precisely a run stops after its duration, ms. */
+const SAMPLE_INTERVAL_MS = 250;
+
+/** One autocannon run, with a watchdog in case it does not stop by itself; raw, to be aggregated. */
+async function cannon(options: AutocannonOptions, hardLimitMs: number): Promise<AutocannonRawResult> {
+  const instance = autocannon({ ...options, sampleInt: SAMPLE_INTERVAL_MS, skipAggregateResult: true });
+  const watchdog = setTimeout(() => instance.stop(), hardLimitMs);
+  try {
+    return await instance;
+  } finally {
+    clearTimeout(watchdog);
+  }
+}
+
+function rowOf(scenario: { id: ScenarioId; label: string }, target: Target, raw: AutocannonRawResult, peakKiB: number, extra: Record<string, number | string | null> = {}): Row {
+  const result = autocannon.aggregateResult([raw], { url: `${target.origin}${target.prefix}/x` });
+  const ok = raw['2xx'];
+  const statuses = Object.entries(raw.statusCodeStats)
+    .map(([code, { count }]) => `${code}:${count}`)
+    .join(' ');
+  return {
+    scenario: scenario.id,
+    label: scenario.label,
+    target: target.name,
+    unit: 'req/s',
+    rate: raw.duration > 0 ? ok / raw.duration : 0,
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    errors: raw.non2xx + raw.errors,
+    peakRssMiB: mib(peakKiB),
+    ratioToDirect: null,
+    ratioToNginx: null,
+    details: {
+      ...extra,
+      requests2xx: ok,
+      non2xx: raw.non2xx,
+      socketErrors: raw.errors,
+      timeouts: raw.timeouts,
+      measuredSeconds: raw.duration,
+      latencyMeanMs: result.latency.mean,
+      latencyMaxMs: result.latency.max,
+      statusCodes: statuses,
+    },
+  };
+}
+
+/** Extra warm-up of every target before the first scenario (JIT, pools): anonymous GET. */
+export async function initialWarmUp(targets: readonly Target[], settings: Settings): Promise<void> {
+  for (const target of targets) {
+    progress(`initial warm-up / ${target.name}: ${settings.initialWarmupS} s of anonymous GET`);
+    await settle();
+    await cannon({ url: `${target.origin}${target.prefix}/x`, connections: settings.connections, duration: settings.initialWarmupS, timeout: 10 }, (settings.initialWarmupS + 30) * 1000);
+    checkEssential();
+  }
+}
+
+/**
+ * One scenario on every target in turn (direct, nginx, gateway): a warm-up, then the measured
+ * run. For the gateway in the rotation scenario every user first logs in once (cold password
+ * checks, reported as its own row). Before each run the processes are left to become idle.
+ */
+export async function measureScenario(scenario: LoadScenario, targets: readonly Target[], settings: Settings, auths: readonly string[]): Promise<Row[]> {
+  const rows: Row[] = [];
+  for (const target of targets) {
+    let primedAt: number | null = null;
+    if (scenario.auth === 'rotation' && target.name === 'gateway') {
+      primedAt = performance.now();
+      rows.push(await primeUsers(target, settings, auths));
+    }
+    progress(`${scenario.id}) ${scenario.label} / ${target.name}: warm-up ${settings.warmupS} s, then ${settings.durationS} s measured`);
+    await settle();
+    await cannon({ ...loadOptions(scenario, target, settings.connections, auths), duration: settings.warmupS }, (settings.warmupS + 30) * 1000);
+    checkEssential();
+    await settle();
+    const options = { ...loadOptions(scenario, target, settings.connections, auths), duration: settings.durationS };
+    const sampler = new RssSampler(target.pids);
+    const result = await foreignCpu.measure(`${scenario.id}) ${target.name}`, () => cannon(options, (settings.durationS + 30) * 1000));
+    const peak = sampler.stop();
+    checkEssential();
+    const extra: Record<string, number> = primedAt === null ? {} : { secondsFromFirstLoginsToEnd: (performance.now() - primedAt) / 1000 };
+    const row = rowOf(scenario, target, result, peak, extra);
+    progress(`  ${target.name}: ${Math.round(row.rate)} req/s, p50 ${row.p50Ms} ms, p99 ${row.p99Ms} ms, errors ${row.errors}, peak RSS ${row.peakRssMiB?.toFixed(1)} MiB`);
+    rows.push(row);
+  }
+  return rows;
+}
+
+/** Every user logs in once (cold password checks), one request per user. */
+async function primeUsers(target: Target, settings: Settings, auths: readonly string[]): Promise<Row> {
+  progress(`c) first login of ${auths.length} users / ${target.name}`);
+  const connections = Math.min(settings.connections, auths.length);
+  await settle();
+  const sampler = new RssSampler(target.pids);
+  const started = performance.now();
+  const result = await cannon(
+    { url: `${target.origin}${target.prefix}/x`, connections, amount: auths.length, timeout: 30, setupClient: rotationClientSetup(auths, connections) },
+    Math.max(120_000, auths.length * 200),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  const peak = sampler.stop();
+  const row = rowOf({ id: 'c0', label: `first login, ${auths.length} users (cold)` }, target, result, peak, { seconds });
+  row.rate = result['2xx'] / seconds;
+  progress(`  ${auths.length} first logins in ${seconds.toFixed(1)} s (${Math.round(row.rate)} req/s), errors ${row.errors}`);
+  return row;
+}
