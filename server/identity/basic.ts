@@ -8,7 +8,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type { Store, UserRecord } from '../store/index.js';
 import { TooManyRequestsError, UnauthorizedError } from '../errors.js';
-import { dummyPasswordHash, verifyPassword } from './password.js';
+import { dummyPasswordHash, hashPassword, needsRehash, verifyPassword } from './password.js';
 import type { LoginThrottle } from './throttle.js';
 import type { Identity } from './identity.js';
 
@@ -33,8 +33,11 @@ export function parseBasicAuthorization(header: string): BasicCredentials | null
   return { name: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
 }
 
+type UserLookup = Pick<Store, 'getUser'> & Partial<Pick<Store, 'replacePasswordHash'>>;
+
 export interface PasswordVerifierOptions {
-  store: Pick<Store, 'getUser'>;
+  /** With `replacePasswordHash`, hashes made with older parameters are upgraded on a successful login. */
+  store: UserLookup;
   /** How long a successful check is reused, ms. */
   cacheTtlMs?: number;
   /** Bound of the cache (least recently used entries go first). */
@@ -50,7 +53,7 @@ interface CacheEntry {
 }
 
 export class PasswordVerifier {
-  readonly #store: Pick<Store, 'getUser'>;
+  readonly #store: UserLookup;
   readonly #ttl: number;
   readonly #size: number;
   readonly #now: () => number;
@@ -103,7 +106,9 @@ export class PasswordVerifier {
     if (pending) return pending;
     const credentials = parseBasicAuthorization(authorization);
     if (!credentials) throw new UnauthorizedError('malformed basic credentials');
-    const check = this.#check(key, credentials, clientAddress).finally(() => this.#inflight.delete(key));
+    const check: Promise<Identity | null> = this.#check(key, credentials, clientAddress).finally(() => {
+      if (this.#inflight.get(key) === check) this.#inflight.delete(key);
+    });
     this.#inflight.set(key, check);
     return check;
   }
@@ -125,7 +130,8 @@ export class PasswordVerifier {
       // A store failure is nobody's wrong guess: only a completed check that failed counts.
       throttle?.release(credentials.name, clientAddress, failed);
     }
-    if (failed || !user) return null;
+    if (failed || !user?.passwordHash) return null;
+    if (needsRehash(user.passwordHash)) this.#upgrade(user.name, user.passwordHash, credentials.password);
     const identity: Identity = Object.freeze({ name: user.name, roles: Object.freeze([...user.roles]), via: 'basic' });
     // A user change while we were hashing makes this result stale: return it, do not cache it.
     if (generation === this.#generation) {
@@ -135,9 +141,25 @@ export class PasswordVerifier {
     return identity;
   }
 
+  /**
+   * Re-hashes with the current parameters, in the background (the caller does not wait): an
+   * unknown name is checked against a dummy hash with the current parameters, so until a user's
+   * hash is upgraded, the time of a check tells that the name exists.
+   */
+  #upgrade(name: string, stored: string, password: string): void {
+    const replace = this.#store.replacePasswordHash?.bind(this.#store);
+    if (!replace) return;
+    hashPassword(password)
+      .then((replacement) => replace(name, stored, replacement))
+      // Best effort: the old hash keeps working, and the next login tries again.
+      .catch(() => undefined);
+  }
+
   /** Drops every cached check: called on any user change. */
   invalidate(): void {
     this.#generation++;
     this.#cache.clear();
+    // A check that started before the change may have read the old record: nobody joins it now.
+    this.#inflight.clear();
   }
 }

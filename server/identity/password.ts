@@ -9,7 +9,7 @@
  * them back. At N = 2^14 (16 MiB) glibc raises its threshold after the first hash and keeps the
  * 16 MiB in each libuv worker's arena: 64 MiB of resident memory that never returns (measured).
  * At most MAX_CONCURRENT_HASHES run at once, which bounds the transient memory (scrypt is
- * CPU-bound: more at once than cores buys nothing) and leaves libuv workers for other work.
+ * CPU-bound: more at once than cores buys nothing) and leaves a libuv worker for other work.
  */
 import { availableParallelism } from 'node:os';
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
@@ -20,7 +20,8 @@ const P = 1;
 const KEY_LENGTH = 32;
 const SALT_LENGTH = 16;
 
-const MAX_CONCURRENT_HASHES = Math.max(1, Math.min(4, availableParallelism()));
+/** One per core, and at least one of libuv's 4 default workers left for DNS, fs and other crypto. */
+const MAX_CONCURRENT_HASHES = Math.max(1, Math.min(3, availableParallelism()));
 let running = 0;
 const queued: (() => void)[] = [];
 
@@ -57,6 +58,11 @@ let dummyHash: Promise<string> | undefined;
 export function dummyPasswordHash(): Promise<string> {
   dummyHash ??= hashPassword(randomBytes(32).toString('base64url'));
   return dummyHash;
+}
+
+/** True when `stored` was made with other parameters than hashPassword uses now (re-hash on the next successful login). */
+export function needsRehash(stored: string): boolean {
+  return !stored.startsWith(`scrypt$${N}$${R}$${P}$`);
 }
 
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {

@@ -26,6 +26,8 @@ export interface LoginThrottleOptions {
   maxKeys?: number;
   /** Bound on attempts waiting for a check in progress; beyond it an attempt is refused (429). */
   maxWaiting?: number;
+  /** How long an attempt waits for checks in progress before it is refused (429), ms. */
+  maxWaitMs?: number;
   now?: () => number;
 }
 
@@ -37,23 +39,32 @@ const ADMITTED: Admission = Object.freeze({ admitted: true });
 interface Waiter {
   name: string;
   clientAddress: string;
+  /** The windows it waits on (those that decide its admission). */
+  keys: string[];
+  timer: NodeJS.Timeout;
   resolve: (admission: Admission) => void;
 }
+
+const WAITED_TOO_LONG: Admission = Object.freeze({ admitted: false, retryAfterSeconds: 1 });
 
 export class LoginThrottle {
   readonly #limit: number;
   readonly #windowMs: number;
   readonly #maxKeys: number;
   readonly #maxWaiting: number;
+  readonly #maxWaitMs: number;
   readonly #now: () => number;
   readonly #windows = new Map<string, Window>();
-  #waiting: Waiter[] = [];
+  /** Waiting attempts per window key: a release wakes only the attempts that wait on its windows. */
+  readonly #waiting = new Map<string, Set<Waiter>>();
+  #waitingCount = 0;
 
   constructor(options: LoginThrottleOptions) {
     this.#limit = options.limit;
     this.#windowMs = options.windowMs ?? 60_000;
     this.#maxKeys = options.maxKeys ?? 100_000;
     this.#maxWaiting = options.maxWaiting ?? 10_000;
+    this.#maxWaitMs = options.maxWaitMs ?? 30_000;
     this.#now = options.now ?? Date.now;
   }
 
@@ -99,8 +110,35 @@ export class LoginThrottle {
   acquire(name: string, clientAddress: string): Promise<Admission> {
     const now = this.#tryAcquire(name, clientAddress);
     if (now !== null) return Promise.resolve(now);
-    if (this.#waiting.length >= this.#maxWaiting) return Promise.resolve({ admitted: false, retryAfterSeconds: 1 });
-    return new Promise((resolve) => this.#waiting.push({ name, clientAddress, resolve }));
+    if (this.#waitingCount >= this.#maxWaiting) return Promise.resolve(WAITED_TOO_LONG);
+    return new Promise((resolve) => {
+      const waiter: Waiter = {
+        name,
+        clientAddress,
+        keys: this.#keys(name, clientAddress),
+        // A check that never ends (a hung store) must not hold its waiters for ever.
+        timer: setTimeout(() => this.#finish(waiter, WAITED_TOO_LONG), this.#maxWaitMs),
+        resolve,
+      };
+      waiter.timer.unref();
+      for (const key of waiter.keys) {
+        let set = this.#waiting.get(key);
+        if (!set) this.#waiting.set(key, (set = new Set()));
+        set.add(waiter);
+      }
+      this.#waitingCount++;
+    });
+  }
+
+  #finish(waiter: Waiter, admission: Admission): void {
+    clearTimeout(waiter.timer);
+    for (const key of waiter.keys) {
+      const set = this.#waiting.get(key);
+      set?.delete(waiter);
+      if (set?.size === 0) this.#waiting.delete(key);
+    }
+    this.#waitingCount--;
+    waiter.resolve(admission);
   }
 
   /** Ends an admitted attempt; a failed one (wrong password, unknown user) counts against the name and the address. */
@@ -112,18 +150,19 @@ export class LoginThrottle {
       if (w.inflight > 0) w.inflight--;
       if (failed) (w.resetAt > now ? w : this.#window(key, now)).failures++;
     }
-    this.#wake();
+    this.#wake([`ip\0${clientAddress}`, `user\0${name}`]);
   }
 
-  #wake(): void {
-    if (this.#waiting.length === 0) return;
-    const still: Waiter[] = [];
-    for (const waiter of this.#waiting) {
+  /** Re-examines the attempts waiting on `keys` (all of them when omitted), oldest first. */
+  #wake(keys?: string[]): void {
+    if (this.#waitingCount === 0) return;
+    const sets = keys ? keys.map((key) => this.#waiting.get(key)) : [...this.#waiting.values()];
+    const candidates = new Set<Waiter>();
+    for (const set of sets) if (set) for (const waiter of set) candidates.add(waiter);
+    for (const waiter of candidates) {
       const admission = this.#tryAcquire(waiter.name, waiter.clientAddress);
-      if (admission === null) still.push(waiter);
-      else waiter.resolve(admission);
+      if (admission !== null) this.#finish(waiter, admission);
     }
-    this.#waiting = still;
   }
 
   /** Forgets every failure (e.g. after a password reset through the CLI); checks in progress stay counted. */

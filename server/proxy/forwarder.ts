@@ -79,6 +79,9 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
   }
 
   onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+    // undici passes informational responses (102, 103) here before the final one; the client
+    // gets the final response only (as with undici's own stream API): writeHead can run once.
+    if (statusCode < 200) return;
     this.#res.writeHead(statusCode, clientResponseHeaders(headers));
   }
 

@@ -112,6 +112,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     countUsers: db.prepare<[], { n: number }>(`SELECT COUNT(*) AS n FROM users`),
     insertUser: db.prepare(`INSERT INTO users (name, roles, password_hash) VALUES (?, ?, ?)`),
     updateUser: db.prepare(`UPDATE users SET roles = ?, password_hash = ? WHERE name = ?`),
+    replaceHash: db.prepare(`UPDATE users SET password_hash = ? WHERE name = ? AND password_hash = ?`),
     deleteUser: db.prepare(`DELETE FROM users WHERE name = ?`),
     listKeys: db.prepare<[], KeyRow>(`SELECT * FROM keys ORDER BY created_at, kid`),
     dropPending: db.prepare(`UPDATE keys SET state = 'retired', private_key = NULL WHERE state = 'pending'`),
@@ -196,6 +197,9 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
         q.insertUser.run(user.name, JSON.stringify(user.roles), user.passwordHash);
         return true;
       });
+    },
+    async replacePasswordHash(name, expected, replacement) {
+      return q.replaceHash.run(replacement, name, expected).changes === 1;
     },
     async deleteUser(name) {
       return write(() => q.deleteUser.run(name).changes > 0);

@@ -58,6 +58,12 @@ export interface Store {
   upsertUser(name: string, patch: UserPatch): Promise<{ created: boolean; user: UserRecord }>;
   /** Creates the user only if there is no user at all (first-start bootstrap); false otherwise. */
   createFirstUser(user: UserRecord): Promise<boolean>;
+  /**
+   * Replaces the user's password hash with a re-hash of the SAME password (stronger parameters),
+   * only if the stored hash is still `expected`; true when replaced. It does not move the
+   * revision: nothing any server caches (identities, tokens) changes.
+   */
+  replacePasswordHash(name: string, expected: string, replacement: string): Promise<boolean>;
   deleteUser(name: string): Promise<boolean>;
 
   listKeys(): Promise<KeyRecord[]>;

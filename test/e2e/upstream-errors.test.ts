@@ -17,6 +17,12 @@ describe('upstream failures', () => {
         res.end('fast');
         return;
       }
+      if (req.url === '/early-hints') {
+        res.writeEarlyHints({ link: '</style.css>; rel=preload; as=style' });
+        res.writeHead(200, { 'content-type': 'text/plain', 'x-final': 'yes' });
+        res.end('final answer');
+        return;
+      }
       const timer = setTimeout(() => res.end('late'), 3000);
       res.on('close', () => clearTimeout(timer));
     });
@@ -27,6 +33,16 @@ describe('upstream failures', () => {
     slow?.closeAllConnections();
     slow?.close();
     await gateway?.stop();
+  });
+
+  it('an informational response (103 Early Hints) before the final one: the client gets the final response', async () => {
+    await adminJson(gateway, 'PUT', '/admin/proxy', { url: `http://127.0.0.1:${slowPort}` });
+    for (let i = 0; i < 3; i++) {
+      const res = await fetch(`${gateway.url}/proxy/early-hints`);
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get('x-final'), 'yes');
+      assert.equal(await res.text(), 'final answer');
+    }
   });
 
   it('502 with a plain-text body when nothing listens on the target', async () => {

@@ -59,6 +59,19 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       await store.close();
     });
 
+    it('replacePasswordHash swaps the hash only while it is the expected one, without moving the revision', async () => {
+      const store = await factory.create();
+      await store.upsertUser('alice', { roles: ['ROLE_USER'], passwordHash: 'old' });
+      const revision = await store.revision();
+      assert.equal(await store.replacePasswordHash('alice', 'other', 'new'), false);
+      assert.equal(await store.replacePasswordHash('nobody', 'old', 'new'), false);
+      assert.equal(await store.replacePasswordHash('alice', 'old', 'new'), true);
+      assert.deepEqual(await store.getUser('alice'), { name: 'alice', roles: ['ROLE_USER'], passwordHash: 'new' });
+      assert.equal(await store.replacePasswordHash('alice', 'old', 'newer'), false, 'already replaced');
+      assert.equal(await store.revision(), revision);
+      await store.close();
+    });
+
     it('user names are case-sensitive and may hold any printable text', async () => {
       const store = await factory.create();
       await store.upsertUser('Zoë "x" \'; DROP TABLE users; --', { roles: ['R'] });

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomBytes, scryptSync } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { hashPassword, identifyRequest, parseBasicAuthorization, PasswordVerifier } from '../../server/identity/index.js';
 import { UnauthorizedError } from '../../server/errors.js';
@@ -62,6 +63,31 @@ describe('PasswordVerifier', () => {
   it('refuses a malformed header with ERR_UNAUTHORIZED', async () => {
     const { verifier } = await setup();
     for (const bad of ['Basic ???', header('no-colon'), 'Basic']) await assert.rejects(verifier.verify(bad), { code: 'ERR_UNAUTHORIZED' }, bad);
+  });
+
+  it('upgrades a hash made with older scrypt parameters after a successful login (never after a failed one)', async () => {
+    const salt = randomBytes(16);
+    const legacy = `scrypt$16384$8$1$${salt.toString('base64url')}$${scryptSync('old-params-password', salt, 32, { N: 16384, r: 8, p: 1 }).toString('base64url')}`;
+    const users = new Map<string, UserRecord>([['olga', { name: 'olga', roles: ['ROLE_USER'], passwordHash: legacy }]]);
+    const replaced: string[] = [];
+    const store = {
+      getUser: async (name: string) => users.get(name),
+      replacePasswordHash: async (name: string, expected: string, replacement: string) => {
+        replaced.push(replacement);
+        const user = users.get(name);
+        if (user?.passwordHash !== expected) return false;
+        users.set(name, { ...user, passwordHash: replacement });
+        return true;
+      },
+    };
+    const verifier = new PasswordVerifier({ store });
+    assert.equal(await verifier.verify(header('olga:wrong-password')), null);
+    assert.equal((await verifier.verify(header('olga:old-params-password')))?.name, 'olga');
+    for (let i = 0; i < 100 && replaced.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(replaced.length, 1);
+    assert.match(users.get('olga')!.passwordHash!, /^scrypt\$32768\$8\$1\$/);
+    verifier.invalidate();
+    assert.equal((await verifier.verify(header('olga:old-params-password')))?.name, 'olga', 'the new hash verifies the same password');
   });
 
   it('concurrent requests with the same credentials share one hash', async () => {

@@ -67,4 +67,29 @@ describe('LoginThrottle', () => {
     const refused = await throttle.acquire('eve', REMOTE);
     assert.deepEqual(refused, { admitted: false, retryAfterSeconds: 1 });
   });
+
+  it('refuses a waiting attempt after maxWaitMs (a check that never ends does not hold it for ever)', async () => {
+    const throttle = new LoginThrottle({ limit: 1, maxWaitMs: 30 });
+    assert.equal((await throttle.acquire('fay', REMOTE)).admitted, true, 'never released');
+    const started = Date.now();
+    const alive = setInterval(() => undefined, 5); // the throttle's timer is unref'd: keep this test's loop alive
+    try {
+      assert.deepEqual(await throttle.acquire('fay', REMOTE), { admitted: false, retryAfterSeconds: 1 });
+    } finally {
+      clearInterval(alive);
+    }
+    assert.ok(Date.now() - started >= 25);
+  });
+
+  it('a release wakes only the attempts waiting on its name or address', async () => {
+    const throttle = new LoginThrottle({ limit: 1 });
+    await throttle.acquire('gus', '198.51.100.9');
+    const other = throttle.acquire('hal', '198.51.100.8');
+    const blocked = throttle.acquire('gus', '198.51.100.7');
+    assert.equal((await other).admitted, true, 'another name and address: not blocked');
+    throttle.release('hal', '198.51.100.8', false);
+    assert.equal((await settled([blocked]))[0], 'waiting', 'still waits for gus');
+    throttle.release('gus', '198.51.100.9', false);
+    assert.equal((await blocked).admitted, true);
+  });
 });
