@@ -68,9 +68,16 @@ export class LoginThrottle {
     this.#now = options.now ?? Date.now;
   }
 
+  /** Both windows an attempt counts in (a loopback client's failures still count against the name). */
+  #countedKeys(name: string, clientAddress: string): string[] {
+    return [`ip\0${clientAddress}`, `user\0${name}`];
+  }
+
+  /** The windows that decide an attempt's admission. */
   #keys(name: string, clientAddress: string): string[] {
     // The per-name window does not apply to loopback clients: others cannot lock the local operator out.
-    return isLoopbackAddress(clientAddress) ? [`ip\0${clientAddress}`] : [`ip\0${clientAddress}`, `user\0${name}`];
+    const counted = this.#countedKeys(name, clientAddress);
+    return isLoopbackAddress(clientAddress) ? counted.slice(0, 1) : counted;
   }
 
   #window(key: string, now: number): Window {
@@ -98,8 +105,7 @@ export class LoginThrottle {
     }
     if (wait > 0) return { admitted: false, retryAfterSeconds: wait };
     if (busy) return null;
-    // Both windows are counted even for a loopback client, so its failures still count against the name.
-    for (const key of [`ip\0${clientAddress}`, `user\0${name}`]) this.#window(key, now).inflight++;
+    for (const key of this.#countedKeys(name, clientAddress)) this.#window(key, now).inflight++;
     return ADMITTED;
   }
 
@@ -144,13 +150,14 @@ export class LoginThrottle {
   /** Ends an admitted attempt; a failed one (wrong password, unknown user) counts against the name and the address. */
   release(name: string, clientAddress: string, failed: boolean): void {
     const now = this.#now();
-    for (const key of [`ip\0${clientAddress}`, `user\0${name}`]) {
+    const keys = this.#countedKeys(name, clientAddress);
+    for (const key of keys) {
       const w = this.#windows.get(key);
       if (!w) continue;
       if (w.inflight > 0) w.inflight--;
       if (failed) (w.resetAt > now ? w : this.#window(key, now)).failures++;
     }
-    this.#wake([`ip\0${clientAddress}`, `user\0${name}`]);
+    this.#wake(keys);
   }
 
   /** Re-examines the attempts waiting on `keys` (all of them when omitted), oldest first. */
