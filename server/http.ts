@@ -6,7 +6,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Express } from 'express';
 import type { Config } from './config.js';
 import { BadRequestError, LoopDetectedError, MethodNotAllowedError, NotFoundError, ProxyDisabledError } from './errors.js';
-import { ANONYMOUS, identifyRequest, INSECURE, type Identity } from './identity/index.js';
+import { identifyRequest, knownIdentity, type Identity } from './identity/index.js';
 import type { Logger } from './log.js';
 import type { Duplex } from 'node:stream';
 import { createUpgradeForwarder, forwardedOf, Forwarder, hasLooped, isProxyPath, refuseUpgrade, requestBody, upstreamPath, upstreamRequestHeaders, type GatewayHeaders, type TargetUrl } from './proxy/index.js';
@@ -61,12 +61,6 @@ export function createHttpServer(deps: HttpServerDeps): GatewayHttpServer {
     return { identity, token: await runtime.minter.mint(identity) };
   }
 
-  function knownIdentity(authorization: string | undefined): Identity | undefined {
-    if (config.insecure) return INSECURE;
-    if (authorization === undefined || authorization === '') return ANONYMOUS;
-    return authorization.length > 6 && authorization.slice(0, 6).toLowerCase() === 'basic ' ? passwords.cached(authorization) : undefined;
-  }
-
   /**
    * Policy shared by plain requests and upgrades: target, loop, identity, path, token → our
    * headers. Synchronous when the caller is known without waiting (anonymous, --insecure, or a
@@ -81,7 +75,7 @@ export function createHttpServer(deps: HttpServerDeps): GatewayHttpServer {
     if (hasLooped(incomingVia, viaName)) throw new LoopDetectedError('this request already went through this gateway: the proxy target points back at it');
     let token = slow?.token;
     if (token === undefined) {
-      const identity = knownIdentity(req.headers.authorization);
+      const identity = knownIdentity(req.headers.authorization, { insecure: config.insecure, passwords });
       if (identity === undefined) return undefined;
       token = runtime.minter.peek(identity);
       if (token === undefined) return undefined;

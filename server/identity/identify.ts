@@ -10,7 +10,7 @@ import { ANONYMOUS, INSECURE, type Identity } from './identity.js';
 
 export interface IdentifyOptions {
   insecure: boolean;
-  passwords: Pick<PasswordVerifier, 'cached' | 'verify'>;
+  passwords: Pick<PasswordVerifier, 'verify'>;
   /** The client's address (for the failed-login throttle). */
   clientAddress?: string;
   /** Verifies a forwarded bearer token; absent where bearer tokens are not accepted. */
@@ -25,6 +25,16 @@ export function authorizationScheme(header: string): string {
 /** The token of an `Authorization: Bearer <token>` header. */
 export function bearerToken(header: string): string {
   return header.slice(header.indexOf(' ') + 1).trim();
+}
+
+/**
+ * The identity that needs no waiting: --insecure, anonymous, or a basic header whose check is
+ * cached; undefined when `identifyRequest` has to do the work (the /proxy fast path's test).
+ */
+export function knownIdentity(authorization: string | undefined, options: Pick<IdentifyOptions, 'insecure'> & { passwords: Pick<PasswordVerifier, 'cached'> }): Identity | undefined {
+  if (options.insecure) return INSECURE;
+  if (authorization === undefined || authorization === '') return ANONYMOUS;
+  return authorizationScheme(authorization) === 'basic' ? options.passwords.cached(authorization) : undefined;
 }
 
 export async function identifyRequest(authorization: string | undefined, options: IdentifyOptions): Promise<Identity> {
