@@ -11,6 +11,7 @@ import { TooManyRequestsError, UnauthorizedError } from '../errors.js';
 import { dummyPasswordHash, hashPassword, needsRehash, verifyPassword } from './password.js';
 import type { LoginThrottle } from './throttle.js';
 import type { Identity } from './identity.js';
+import { ExpiringLru } from '../expiring-lru.js';
 
 export interface BasicCredentials {
   name: string;
@@ -47,18 +48,12 @@ export interface PasswordVerifierOptions {
   throttle?: LoginThrottle;
 }
 
-interface CacheEntry {
-  identity: Identity;
-  expiresAt: number;
-}
-
 export class PasswordVerifier {
   readonly #store: UserLookup;
   readonly #ttl: number;
-  readonly #size: number;
   readonly #now: () => number;
   readonly #secret = randomBytes(32);
-  readonly #cache = new Map<string, CacheEntry>();
+  readonly #cache: ExpiringLru<Identity>;
   /** Checks in progress, so that concurrent requests with the same credentials hash once. */
   readonly #inflight = new Map<string, Promise<Identity | null>>();
   readonly #throttle: LoginThrottle | undefined;
@@ -68,7 +63,7 @@ export class PasswordVerifier {
     this.#store = options.store;
     // Any user change empties the cache at once, so the lifetime only bounds memory and re-hashing.
     this.#ttl = options.cacheTtlMs ?? 300_000;
-    this.#size = options.cacheSize ?? 10_000;
+    this.#cache = new ExpiringLru(options.cacheSize ?? 10_000);
     this.#now = options.now ?? Date.now;
     this.#throttle = options.throttle;
   }
@@ -79,12 +74,7 @@ export class PasswordVerifier {
   }
 
   #lookup(key: string): Identity | undefined {
-    const cached = this.#cache.get(key);
-    if (cached === undefined) return undefined;
-    this.#cache.delete(key);
-    if (cached.expiresAt <= this.#now()) return undefined;
-    this.#cache.set(key, cached);
-    return cached.identity;
+    return this.#cache.get(key, this.#now());
   }
 
   /** The identity of a recent successful check of exactly this header value, or undefined: no hashing, no store. */
@@ -135,8 +125,7 @@ export class PasswordVerifier {
     const identity: Identity = Object.freeze({ name: user.name, roles: Object.freeze([...user.roles]), via: 'basic' });
     // A user change while we were hashing makes this result stale: return it, do not cache it.
     if (generation === this.#generation) {
-      if (this.#cache.size >= this.#size) this.#cache.delete(this.#cache.keys().next().value!);
-      this.#cache.set(key, { identity, expiresAt: this.#now() + this.#ttl });
+      this.#cache.set(key, identity, this.#now() + this.#ttl);
     }
     return identity;
   }

@@ -8,6 +8,7 @@ import { SignJWT } from 'jose';
 import type { Identity } from '../identity/index.js';
 import type { SigningKey } from './keyset.js';
 import { NoSigningKeyError } from './errors.js';
+import { ExpiringLru } from '../expiring-lru.js';
 
 export interface MintOptions {
   issuer: string;
@@ -35,22 +36,20 @@ interface Entry {
   token: Promise<string>;
   /** The signed token once `token` has resolved: the hot path reads it without a promise. */
   value: string | undefined;
-  /** ms since epoch after which a new token is minted. */
-  refreshAt: number;
 }
 
 export class TokenMinter {
   readonly #options: MintOptions;
   readonly #now: () => number;
-  readonly #size: number;
   readonly #refreshAfterMs: number;
-  readonly #cache = new Map<string, Entry>();
+  /** Entries expire when a new token is due (not when the token does). */
+  readonly #cache: ExpiringLru<Entry>;
   #key: SigningKey | null = null;
 
   constructor(options: MintOptions) {
     this.#options = options;
     this.#now = options.now ?? Date.now;
-    this.#size = options.cacheSize ?? 10_000;
+    this.#cache = new ExpiringLru(options.cacheSize ?? 10_000);
     // Reuse a token for 80% of its life, and never with less than 5 s left.
     const margin = Math.max(5, Math.min(60, options.ttlSeconds * 0.2));
     this.#refreshAfterMs = Math.max(0, options.ttlSeconds - margin) * 1000;
@@ -72,15 +71,6 @@ export class TokenMinter {
     this.#cache.clear();
   }
 
-  #fresh(cacheKey: string, now: number): Entry | undefined {
-    const hit = this.#cache.get(cacheKey);
-    if (hit === undefined) return undefined;
-    this.#cache.delete(cacheKey);
-    if (hit.refreshAt <= now) return undefined;
-    this.#cache.set(cacheKey, hit);
-    return hit;
-  }
-
   #cacheKey(kid: string, identity: Pick<Identity, 'name' | 'roles'>): string {
     return `${kid}\0${identity.name}\0${identity.roles.join('\0')}`;
   }
@@ -88,7 +78,7 @@ export class TokenMinter {
   /** A cached, still fresh, already signed token for `identity`, or undefined: never signs. */
   peek(identity: Pick<Identity, 'name' | 'roles'>): string | undefined {
     const key = this.#key;
-    return key ? this.#fresh(this.#cacheKey(key.kid, identity), this.#now())?.value : undefined;
+    return key ? this.#cache.get(this.#cacheKey(key.kid, identity), this.#now())?.value : undefined;
   }
 
   mint(identity: Pick<Identity, 'name' | 'roles'>): Promise<string> {
@@ -96,19 +86,16 @@ export class TokenMinter {
     if (!key) return Promise.reject(new NoSigningKeyError('no active signing key'));
     const cacheKey = this.#cacheKey(key.kid, identity);
     const now = this.#now();
-    const hit = this.#fresh(cacheKey, now);
+    const hit = this.#cache.get(cacheKey, now);
     if (hit) return hit.token;
     const token = mintToken(key, identity, { ...this.#options, now: () => now });
-    const entry: Entry = { token, value: undefined, refreshAt: now + this.#refreshAfterMs };
-    if (this.#cache.size >= this.#size) this.#cache.delete(this.#cache.keys().next().value!);
-    this.#cache.set(cacheKey, entry);
+    const entry: Entry = { token, value: undefined };
+    this.#cache.set(cacheKey, entry, now + this.#refreshAfterMs);
     token.then(
       (value) => {
         entry.value = value;
       },
-      () => {
-        if (this.#cache.get(cacheKey) === entry) this.#cache.delete(cacheKey);
-      },
+      () => this.#cache.delete(cacheKey, entry),
     );
     return token;
   }
