@@ -49,7 +49,8 @@ declare module 'autocannon' {
     p99: number;
   }
 
-  export interface AutocannonResult {
+  /** The counters a finished run and a raw (unaggregated) run both carry. */
+  interface AutocannonCounters {
     /** Seconds. */
     duration: number;
     /** Socket errors, timeouts included. */
@@ -60,6 +61,9 @@ declare module 'autocannon' {
     resets: number;
     '2xx': number;
     statusCodeStats: Record<string, { count: number }>;
+  }
+
+  export interface AutocannonResult extends AutocannonCounters {
     /** Milliseconds, 2xx responses only. */
     latency: AutocannonHistogram;
     /** Requests per one-second sample. */
@@ -68,17 +72,8 @@ declare module 'autocannon' {
   }
 
   /** One run's counters before aggregation (`skipAggregateResult: true`); merge with aggregateResult. */
-  export interface AutocannonRawResult {
-    /** Seconds. */
-    duration: number;
-    errors: number;
-    timeouts: number;
-    mismatches: number;
-    non2xx: number;
-    resets: number;
-    '2xx': number;
+  export interface AutocannonRawResult extends AutocannonCounters {
     totalCompletedRequests: number;
-    statusCodeStats: Record<string, { count: number }>;
     /** Encoded latency histogram. */
     latencies: string;
   }
