@@ -9,7 +9,7 @@ import { BadRequestError, LoopDetectedError, MethodNotAllowedError, NotFoundErro
 import { identifyRequest, knownIdentity, type Identity } from './identity/index.js';
 import type { Logger } from './log.js';
 import type { Duplex } from 'node:stream';
-import { createUpgradeForwarder, forwardedOf, Forwarder, hasLooped, isProxyPath, refuseUpgrade, requestBody, upstreamPath, upstreamRequestHeaders, type GatewayHeaders, type TargetUrl } from './proxy/index.js';
+import { createGcPacer, createUpgradeForwarder, GC_EVERY_BYTES, minorGc, forwardedOf, Forwarder, hasLooped, isProxyPath, refuseUpgrade, requestBody, upstreamPath, upstreamRequestHeaders, type GatewayHeaders, type TargetUrl } from './proxy/index.js';
 import { sendError } from './respond.js';
 import type { Runtime } from './runtime.js';
 
@@ -35,7 +35,8 @@ function throwDisabled(): never {
 
 export function createHttpServer(deps: HttpServerDeps): GatewayHttpServer {
   const { config, runtime, app, log, viaName } = deps;
-  const forwarder = new Forwarder({ timeoutMs: config.upstreamTimeoutMs });
+  const pacer = createGcPacer({ everyBytes: GC_EVERY_BYTES, collect: minorGc() });
+  const forwarder = new Forwarder({ timeoutMs: config.upstreamTimeoutMs, pacer });
   const passwords = runtime.passwords;
   const ownVia = `1.1 ${viaName}`;
 
@@ -93,7 +94,7 @@ export function createHttpServer(deps: HttpServerDeps): GatewayHttpServer {
   }
 
   function forward(req: IncomingMessage, res: ServerResponse, { target, path, own }: Prepared): Promise<void> {
-    const body = requestBody(req, config.maxBodyBytes);
+    const body = requestBody(req, config.maxBodyBytes, pacer);
     const headers = upstreamRequestHeaders(req.rawHeaders, req.headers.connection, own);
     return forwarder.forward(req, res, { origin: target.origin, path, headers, body });
   }

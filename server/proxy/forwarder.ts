@@ -11,9 +11,11 @@
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
-import { Agent, type Dispatcher } from 'undici';
+import type { Agent as AgentType, Dispatcher } from 'undici';
+import Agent from 'undici/lib/dispatcher/agent.js';
 import { GatewayError } from '../errors.js';
 import { clientResponseHeaders } from './headers.js';
+import type { GcPacer } from './gc-pacer.js';
 import { upstreamError } from './status-code.js';
 
 export interface ForwarderOptions {
@@ -21,6 +23,8 @@ export interface ForwarderOptions {
   timeoutMs: number;
   /** TCP connect timeout, ms. */
   connectTimeoutMs?: number;
+  /** Counts the relayed response bytes (see gc-pacer.ts). */
+  pacer: GcPacer;
 }
 
 export interface ForwardRequest {
@@ -51,12 +55,14 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
   readonly #res: ServerResponse;
   readonly #resolve: () => void;
   readonly #reject: (err: unknown) => void;
+  readonly #pacer: GcPacer;
   #controller: Dispatcher.DispatchController | null = null;
   #paused = false;
   #settled = false;
 
-  constructor(req: IncomingMessage, res: ServerResponse, resolve: () => void, reject: (err: unknown) => void) {
+  constructor(req: IncomingMessage, res: ServerResponse, pacer: GcPacer, resolve: () => void, reject: (err: unknown) => void) {
     this.#req = req;
+    this.#pacer = pacer;
     this.#res = res;
     this.#resolve = resolve;
     this.#reject = reject;
@@ -86,6 +92,7 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.#pacer.relayed(chunk.length);
     if (this.#res.write(chunk) || this.#paused) return;
     this.#paused = true;
     controller.pause();
@@ -122,9 +129,11 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
 }
 
 export class Forwarder {
-  readonly #agent: Agent;
+  readonly #agent: AgentType;
+  readonly #pacer: GcPacer;
 
   constructor(options: ForwarderOptions) {
+    this.#pacer = options.pacer;
     this.#agent = new Agent({
       headersTimeout: options.timeoutMs,
       bodyTimeout: options.timeoutMs,
@@ -141,7 +150,7 @@ export class Forwarder {
    */
   forward(req: IncomingMessage, res: ServerResponse, upstream: ForwardRequest): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const relay = new ResponseRelay(req, res, resolve, reject);
+      const relay = new ResponseRelay(req, res, this.#pacer, resolve, reject);
       this.#agent.dispatch({ origin: upstream.origin, path: upstream.path, method: req.method as Dispatcher.HttpMethod, headers: upstream.headers, body: upstream.body }, relay);
     });
   }

@@ -5,5 +5,6 @@ export { Forwarder, type ForwarderOptions, type ForwardRequest } from './forward
 export { upstreamError } from './status-code.js';
 export { parseTrustProxy, forwardedOf, TRUST_NONE, type TrustProxy, type Forwarded } from './trust-proxy.js';
 export { isSelfTarget, viaName, hasLooped, type SelfAddress } from './self-target.js';
-export { requestBody, hasBody } from './body-limit.js';
+export { requestBody, hasBody } from './request-body.js';
+export { createGcPacer, minorGc, GC_EVERY_BYTES, type GcPacer } from './gc-pacer.js';
 export { createUpgradeForwarder, refuseUpgrade, type UpgradeForwarder } from './websocket.js';

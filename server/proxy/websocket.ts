@@ -3,10 +3,14 @@
  * requests with undici, which does not tunnel upgrades). The upgrade request goes through the
  * same identity → token → headers rules as any proxied request: the upstream sees the JWT, our
  * X-Forwarded-* and Via, never the client's credentials.
+ *
+ * http-proxy-middleware (with http-proxy and its dependencies, ~8 MiB of RSS) is loaded on the
+ * first upgrade, not at start: most deployments never proxy a WebSocket, and every megabyte of
+ * the idle process counts in the 1 GiB transfer bar (README "Performance").
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { createProxyMiddleware } from 'http-proxy-middleware';
+import type { RequestHandler } from 'http-proxy-middleware';
 import { BadRequestError, toGatewayError, toResponse, UpstreamUnreachableError, type GatewayError } from '../errors.js';
 import type { GatewayHeaders } from './headers.js';
 import { upstreamRequestHeaders } from './headers.js';
@@ -33,9 +37,12 @@ export interface UpgradeForwarderOptions {
   onError: (err: Error) => void;
 }
 
-export function createUpgradeForwarder(options: UpgradeForwarderOptions): UpgradeForwarder {
+type UpgradeProxy = RequestHandler<IncomingMessage, ServerResponse>;
+
+async function loadUpgradeProxy(options: UpgradeForwarderOptions): Promise<UpgradeProxy> {
   const { onError } = options;
-  const proxy = createProxyMiddleware<IncomingMessage, ServerResponse>({
+  const { createProxyMiddleware } = await import('http-proxy-middleware');
+  return createProxyMiddleware<IncomingMessage, ServerResponse>({
     router: (req) => (req as UpgradeRequest)[TARGET]!,
     target: 'http://unused.invalid',
     ws: true,
@@ -56,6 +63,10 @@ export function createUpgradeForwarder(options: UpgradeForwarderOptions): Upgrad
       },
     },
   });
+}
+
+export function createUpgradeForwarder(options: UpgradeForwarderOptions): UpgradeForwarder {
+  let proxy: Promise<UpgradeProxy> | null = null;
   return {
     forward(req, socket, head, upstream) {
       if (String(req.headers.upgrade).toLowerCase() !== 'websocket') return refuseUpgrade(socket, new BadRequestError('only WebSocket upgrades are proxied'));
@@ -71,7 +82,19 @@ export function createUpgradeForwarder(options: UpgradeForwarderOptions): Upgrad
       req.headers = headers;
       req.url = upstream.path;
       (req as UpgradeRequest)[TARGET] = upstream.origin;
-      proxy.upgrade(req, socket as import('node:net').Socket, head);
+      proxy ??= loadUpgradeProxy(options);
+      proxy.then(
+        (handler) => {
+          // The client may have gone while the module loaded (first upgrade only).
+          if (socket.destroyed) return;
+          handler.upgrade(req, socket as import('node:net').Socket, head);
+        },
+        (err: unknown) => {
+          proxy = null;
+          options.onError(err instanceof Error ? err : new Error(String(err)));
+          refuseUpgrade(socket, new UpstreamUnreachableError('WebSocket forwarding is unavailable.'));
+        },
+      );
     },
   };
 }

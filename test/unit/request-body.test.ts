@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import type { IncomingMessage } from 'node:http';
+import { PassThrough, type Readable } from 'node:stream';
+import { describe, it } from 'node:test';
+import { createGcPacer } from '../../server/proxy/gc-pacer.js';
+import { requestBody } from '../../server/proxy/request-body.js';
+
+/** A request stand-in: a stream of `chunks` with the given headers. */
+function fakeRequest(headers: Record<string, string>, chunks: Buffer[]): IncomingMessage {
+  const stream = new PassThrough();
+  for (const chunk of chunks) stream.write(chunk);
+  stream.end();
+  return Object.assign(stream, { headers }) as unknown as IncomingMessage;
+}
+
+async function drain(body: Readable): Promise<number> {
+  let bytes = 0;
+  for await (const chunk of body) bytes += (chunk as Buffer).length;
+  return bytes;
+}
+
+function countingPacer(): { pacer: ReturnType<typeof createGcPacer>; collections: () => number } {
+  let n = 0;
+  return { pacer: createGcPacer({ everyBytes: 1_000, collect: () => n++ }), collections: () => n };
+}
+
+describe('requestBody', () => {
+  it('is null without a body', () => {
+    const { pacer } = countingPacer();
+    assert.equal(requestBody(fakeRequest({}, []), 0, pacer), null);
+    assert.equal(requestBody(fakeRequest({ 'content-length': '0' }, []), 0, pacer), null);
+  });
+
+  it('passes every byte through and counts them into the pacer, with no limit', async () => {
+    const { pacer, collections } = countingPacer();
+    const body = requestBody(fakeRequest({ 'transfer-encoding': 'chunked' }, Array.from({ length: 10 }, () => Buffer.alloc(500))), 0, pacer);
+    assert.ok(body);
+    assert.equal(await drain(body), 5_000);
+    assert.equal(collections(), 5);
+  });
+
+  it('refuses a declared length over the limit before reading anything', () => {
+    const { pacer } = countingPacer();
+    assert.throws(() => requestBody(fakeRequest({ 'content-length': '101' }, []), 100, pacer), { code: 'ERR_PAYLOAD_TOO_LARGE' });
+  });
+
+  it('cuts an undeclared body mid-stream once it passes the limit', async () => {
+    const { pacer } = countingPacer();
+    const body = requestBody(fakeRequest({ 'transfer-encoding': 'chunked' }, [Buffer.alloc(60), Buffer.alloc(60)]), 100, pacer);
+    assert.ok(body);
+    await assert.rejects(drain(body), { code: 'ERR_PAYLOAD_TOO_LARGE' });
+  });
+});
