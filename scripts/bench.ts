@@ -7,14 +7,15 @@
  *   nginx     nginx proxying to the upstream, when an `nginx` binary exists (skipped otherwise)
  *   gateway   `jwtgate serve` (child process, temp data dir, real store and key)
  *
- * Scenarios, each run on every target in turn (short warm-up, then the measured run):
+ * Scenarios, each run on every target in turn (short warm-up, then a measured slice), in
+ * rounds (--rounds) so that every cell is spread over the run:
  *   a) anonymous GET  b) basic-auth GET, one user  c) basic-auth GET, N users in rotation
  *   d) POST 1 MiB bodies  e) one big streaming upload  f) one big streaming download
  * plus the time `jwtgate serve` takes to answer /healthz. Prints one table and the bars
  * (PASS/FAIL/SKIP); `--json` prints one JSON object instead. Exit code 0 whatever the bars say;
  * non-zero only when the benchmark itself broke.
  *
- * Options: --json, --duration SECONDS (10), --connections N (50), --quick (smoke test),
+ * Options: --json, --duration SECONDS (10), --rounds N (2), --connections N (50), --quick (smoke test),
  * --gateway-node-flags "FLAGS" (extra Node flags of the gateway, e.g. --max-semi-space-size=4).
  *
  * This file parses the options and runs the steps in order; the steps live in scripts/bench/.
@@ -26,7 +27,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { computeBars } from './bench/bars.js';
 import { GiB, MiB, basicAuth, progress, userName, userPassword, type Row, type Settings, type Target } from './bench/common.js';
-import { initialWarmUp, loadScenarios, measureScenario } from './bench/load.js';
+import { initialWarmUp, loadScenarios, measureLoad } from './bench/load.js';
 import { findNginx, startNginx } from './bench/nginx.js';
 import { statusKiB } from './bench/process-stats.js';
 import { essential, killAllChildren, stopAllChildren, stopChild, type Child } from './bench/processes.js';
@@ -39,9 +40,11 @@ import { measureTransfers } from './bench/transfers.js';
 
 function usage(): string {
   return [
-    'usage: node dist/scripts/bench.js [--json] [--duration SECONDS] [--connections N] [--quick] [--gateway-node-flags "FLAGS"]',
+    'usage: node dist/scripts/bench.js [--json] [--duration SECONDS] [--rounds N] [--connections N] [--quick] [--gateway-node-flags "FLAGS"]',
     '  --json             print one JSON object instead of the table',
-    '  --duration SECONDS measured run per target and scenario (default 10; 2 with --quick)',
+    '  --duration SECONDS measured seconds per target and scenario (default 10; 2 with --quick)',
+    '  --rounds N         split them into N slices, interleaved with the other targets and scenarios',
+    '                     (default 2; 1 with --quick), each slice after its own warm-up',
     '  --connections N    concurrent connections of the load generator (default 50)',
     '  --quick            smoke test: short runs, 100 users, 64 MiB transfers',
     '  --gateway-node-flags "FLAGS"',
@@ -70,6 +73,7 @@ function parseSettings(argv: string[]): Settings {
       json: { type: 'boolean', default: false },
       quick: { type: 'boolean', default: false },
       duration: { type: 'string' },
+      rounds: { type: 'string' },
       connections: { type: 'string' },
       'gateway-node-flags': { type: 'string', default: '' },
       help: { type: 'boolean', default: false },
@@ -84,12 +88,16 @@ function parseSettings(argv: string[]): Settings {
   const quick = values.quick === true;
   const durationS = values.duration === undefined ? (quick ? 2 : 10) : Number(values.duration);
   if (!Number.isFinite(durationS) || durationS < 1 || durationS > 600) throw new UsageError(`--duration must be a number of seconds between 1 and 600, got ${JSON.stringify(values.duration)}`);
+  const rounds = values.rounds === undefined ? (quick ? 1 : 2) : Number(values.rounds);
+  if (!Number.isSafeInteger(rounds) || rounds < 1 || rounds > 20) throw new UsageError(`--rounds must be an integer between 1 and 20, got ${JSON.stringify(values.rounds)}`);
+  if (durationS / rounds < 1) throw new UsageError(`--duration ${durationS} over --rounds ${rounds} gives slices under 1 s`);
   const connections = values.connections === undefined ? 50 : Number(values.connections);
   if (!Number.isSafeInteger(connections) || connections < 1 || connections > 1000) throw new UsageError(`--connections must be an integer between 1 and 1000, got ${JSON.stringify(values.connections)}`);
   return {
     json: values.json === true,
     quick,
     durationS,
+    rounds,
     warmupS: quick ? 1 : 2,
     initialWarmupS: quick ? 2 : 5,
     connections,
@@ -145,7 +153,7 @@ async function main(settings: Settings): Promise<void> {
   const scenarios = loadScenarios(settings);
   await initialWarmUp(targets, settings);
   const rows: Row[] = [];
-  for (const scenario of scenarios) rows.push(...(await measureScenario(scenario, targets, settings, auths)));
+  rows.push(...(await measureLoad(scenarios, targets, settings, auths)));
   for (const kind of ['e', 'f'] as const) {
     rows.push(...(await measureTransfers(kind, targets, settings.bigBytes)));
   }

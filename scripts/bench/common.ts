@@ -14,7 +14,9 @@ export const GiB = 1024 * MiB;
 export interface Settings {
   json: boolean;
   quick: boolean;
+  /** Measured seconds per scenario and target, split over `rounds` interleaved slices. */
   durationS: number;
+  rounds: number;
   warmupS: number;
   /** Extra warm-up of every target before the first scenario (JIT, pools). */
   initialWarmupS: number;

@@ -64,31 +64,40 @@ async function cannon(options: AutocannonOptions, hardLimitMs: number): Promise<
   }
 }
 
-function rowOf(scenario: { id: ScenarioId; label: string }, target: Target, raw: AutocannonRawResult, peakKiB: number, extra: Record<string, number | string | null> = {}): Row {
-  const result = autocannon.aggregateResult([raw], { url: `${target.origin}${target.prefix}/x` });
-  const ok = raw['2xx'];
-  const statuses = Object.entries(raw.statusCodeStats)
-    .map(([code, { count }]) => `${code}:${count}`)
-    .join(' ');
+/**
+ * One row from the measured slices of a (scenario, target) cell: counters summed, latency
+ * histograms merged (autocannon's aggregateResult), rate = 2xx responses / measured seconds.
+ */
+function rowOf(scenario: { id: ScenarioId; label: string }, target: Target, raws: readonly AutocannonRawResult[], peakKiB: number, extra: Record<string, number | string | null> = {}): Row {
+  const sum = (pick: (raw: AutocannonRawResult) => number): number => raws.reduce((acc, raw) => acc + pick(raw), 0);
+  const statusCounts = new Map<string, number>();
+  for (const raw of raws) for (const [code, { count }] of Object.entries(raw.statusCodeStats)) statusCounts.set(code, (statusCounts.get(code) ?? 0) + count);
+  const statuses = [...statusCounts].map(([code, count]) => `${code}:${count}`).join(' ');
+  // aggregateResult merges into copies of the slices, except statusCodeStats (counted above).
+  const result = autocannon.aggregateResult(raws.map((raw) => ({ ...raw, statusCodeStats: {} })), { url: `${target.origin}${target.prefix}/x` });
+  const ok = sum((raw) => raw['2xx']);
+  const seconds = sum((raw) => raw.duration);
   return {
     scenario: scenario.id,
     label: scenario.label,
     target: target.name,
     unit: 'req/s',
-    rate: raw.duration > 0 ? ok / raw.duration : 0,
+    rate: seconds > 0 ? ok / seconds : 0,
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,
-    errors: raw.non2xx + raw.errors,
+    errors: sum((raw) => raw.non2xx + raw.errors),
     peakRssMiB: mib(peakKiB),
     ratioToDirect: null,
     ratioToNginx: null,
     details: {
       ...extra,
       requests2xx: ok,
-      non2xx: raw.non2xx,
-      socketErrors: raw.errors,
-      timeouts: raw.timeouts,
-      measuredSeconds: raw.duration,
+      non2xx: sum((raw) => raw.non2xx),
+      socketErrors: sum((raw) => raw.errors),
+      timeouts: sum((raw) => raw.timeouts),
+      measuredSeconds: seconds,
+      slices: raws.length,
+      sliceRates: raws.map((raw) => Math.round(raw.duration > 0 ? raw['2xx'] / raw.duration : 0)).join(' '),
       latencyMeanMs: result.latency.mean,
       latencyMaxMs: result.latency.max,
       statusCodes: statuses,
@@ -106,33 +115,64 @@ export async function initialWarmUp(targets: readonly Target[], settings: Settin
   }
 }
 
+interface Cell {
+  raws: AutocannonRawResult[];
+  peakKiB: number;
+  /** performance.now() at the end of the last slice. */
+  endedAt: number;
+}
+
 /**
- * One scenario on every target in turn (direct, nginx, gateway): a warm-up, then the measured
- * run. For the gateway in the rotation scenario every user first logs in once (cold password
- * checks, reported as its own row). Before each run the processes are left to become idle.
+ * The load scenarios on every target, in `settings.rounds` rounds: each round runs every
+ * scenario on every target in turn (direct, nginx, gateway), a warm-up then a measured slice of
+ * durationS / rounds seconds; a cell's row merges its slices. Interleaving the rounds spreads
+ * each cell over the whole run, so a slow minute of the machine (on a shared VM host the same
+ * target can vary by 30 % from one minute to the next) weighs on every cell alike instead of
+ * on whichever ran then: the bars compare cells. Before the gateway's first rotation slice every
+ * user logs in once (cold password checks, reported as its own row). Before each run the
+ * processes are left to become idle.
  */
-export async function measureScenario(scenario: LoadScenario, targets: readonly Target[], settings: Settings, auths: readonly string[]): Promise<Row[]> {
-  const rows: Row[] = [];
-  for (const target of targets) {
-    let primedAt: number | null = null;
-    if (scenario.auth === 'rotation' && target.name === 'gateway') {
-      primedAt = performance.now();
-      rows.push(await primeUsers(target, settings, auths));
+export async function measureLoad(scenarios: readonly LoadScenario[], targets: readonly Target[], settings: Settings, auths: readonly string[]): Promise<Row[]> {
+  const cells = new Map<string, Cell>();
+  const firstLogins = new Map<ScenarioId, { row: Row; primedAt: number }>();
+  const sliceS = settings.durationS / settings.rounds;
+  for (let round = 1; round <= settings.rounds; round++) {
+    for (const scenario of scenarios) {
+      for (const target of targets) {
+        if (round === 1 && scenario.auth === 'rotation' && target.name === 'gateway') {
+          const primedAt = performance.now();
+          firstLogins.set(scenario.id, { row: await primeUsers(target, settings, auths), primedAt });
+        }
+        progress(`${scenario.id}) ${scenario.label} / ${target.name}, round ${round}/${settings.rounds}: warm-up ${settings.warmupS} s, then ${sliceS} s measured`);
+        await settle();
+        await cannon({ ...loadOptions(scenario, target, settings.connections, auths), duration: settings.warmupS }, (settings.warmupS + 30) * 1000);
+        checkEssential();
+        await settle();
+        const options = { ...loadOptions(scenario, target, settings.connections, auths), duration: sliceS };
+        const sampler = new RssSampler(target.pids);
+        const raw = await foreignCpu.measure(`${scenario.id}) ${target.name}`, () => cannon(options, (sliceS + 30) * 1000));
+        const peakKiB = sampler.stop();
+        checkEssential();
+        const key = `${scenario.id} ${target.name}`;
+        const cell = cells.get(key) ?? { raws: [], peakKiB: 0, endedAt: 0 };
+        cell.raws.push(raw);
+        cell.endedAt = performance.now();
+        cell.peakKiB = Math.max(cell.peakKiB, peakKiB);
+        cells.set(key, cell);
+        progress(`  ${target.name}: ${Math.round(raw.duration > 0 ? raw['2xx'] / raw.duration : 0)} req/s, errors ${raw.non2xx + raw.errors}, peak RSS ${mib(peakKiB).toFixed(1)} MiB`);
+      }
     }
-    progress(`${scenario.id}) ${scenario.label} / ${target.name}: warm-up ${settings.warmupS} s, then ${settings.durationS} s measured`);
-    await settle();
-    await cannon({ ...loadOptions(scenario, target, settings.connections, auths), duration: settings.warmupS }, (settings.warmupS + 30) * 1000);
-    checkEssential();
-    await settle();
-    const options = { ...loadOptions(scenario, target, settings.connections, auths), duration: settings.durationS };
-    const sampler = new RssSampler(target.pids);
-    const result = await foreignCpu.measure(`${scenario.id}) ${target.name}`, () => cannon(options, (settings.durationS + 30) * 1000));
-    const peak = sampler.stop();
-    checkEssential();
-    const extra: Record<string, number> = primedAt === null ? {} : { secondsFromFirstLoginsToEnd: (performance.now() - primedAt) / 1000 };
-    const row = rowOf(scenario, target, result, peak, extra);
-    progress(`  ${target.name}: ${Math.round(row.rate)} req/s, p50 ${row.p50Ms} ms, p99 ${row.p99Ms} ms, errors ${row.errors}, peak RSS ${row.peakRssMiB?.toFixed(1)} MiB`);
-    rows.push(row);
+  }
+  const rows: Row[] = [];
+  for (const scenario of scenarios) {
+    for (const target of targets) {
+      const first = target.name === 'gateway' ? firstLogins.get(scenario.id) : undefined;
+      if (first) rows.push(first.row);
+      const cell = cells.get(`${scenario.id} ${target.name}`)!;
+      // For the rotation: how long after the first logins its last slice ended (password cache, see report).
+      const extra: Record<string, number> = first ? { secondsFromFirstLoginsToEnd: (cell.endedAt - first.primedAt) / 1000 } : {};
+      rows.push(rowOf(scenario, target, cell.raws, cell.peakKiB, extra));
+    }
   }
   return rows;
 }
@@ -150,7 +190,7 @@ async function primeUsers(target: Target, settings: Settings, auths: readonly st
   );
   const seconds = (performance.now() - started) / 1000;
   const peak = sampler.stop();
-  const row = rowOf({ id: 'c0', label: `first login, ${auths.length} users (cold)` }, target, result, peak, { seconds });
+  const row = rowOf({ id: 'c0', label: `first login, ${auths.length} users (cold)` }, target, [result], peak, { seconds });
   row.rate = result['2xx'] / seconds;
   progress(`  ${auths.length} first logins in ${seconds.toFixed(1)} s (${Math.round(row.rate)} req/s), errors ${row.errors}`);
   return row;

@@ -71,7 +71,7 @@ export function runNotes(rows: readonly Row[], settings: Settings): string[] {
   const rotation = findRow(rows, 'c', 'gateway');
   if (firstLogins && rotation) {
     notes.push(
-      `c) gateway: the first logins of ${settings.users} users took ${Number(firstLogins.details['seconds']).toFixed(1)} s; its measured run ended ${Number(rotation.details['secondsFromFirstLoginsToEnd']).toFixed(1)} s after the first logins began` +
+      `c) gateway: the first logins of ${settings.users} users took ${Number(firstLogins.details['seconds']).toFixed(1)} s; its last measured slice ended ${Number(rotation.details['secondsFromFirstLoginsToEnd']).toFixed(1)} s after the first logins began` +
         (Number(rotation.details['secondsFromFirstLoginsToEnd']) < 90
           ? '. The README documents a 5 min cache of successful password checks: a run that ends this soon after the first logins sees few or none of the scrypt re-checks of a steady rotation; --duration 90 includes them'
           : ''),
@@ -148,7 +148,7 @@ export function printReport({ machine, settings, notes, rows, gatewayHwmKiB, rea
   const out: string[] = [];
   out.push(`jwtgate benchmark, ${new Date().toISOString()}`);
   out.push(`machine: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, nginx ${machine.nginx ?? 'absent'}, ${machine.os}${nodeFlags}`);
-  out.push(`load: ${machine.loadGenerator}, ${settings.connections} connections; ${settings.initialWarmupS} s initial warm-up per target; per scenario the targets in turn (direct, nginx, gateway), each a ${settings.warmupS} s warm-up then ${settings.durationS} s measured`);
+  out.push(`load: ${machine.loadGenerator}, ${settings.connections} connections; ${settings.initialWarmupS} s initial warm-up per target; ${settings.rounds} round${settings.rounds === 1 ? '' : 's'}, each running every scenario on the targets in turn (direct, nginx, gateway): a ${settings.warmupS} s warm-up then ${settings.durationS / settings.rounds} s measured; a row merges its ${settings.rounds} slice${settings.rounds === 1 ? '' : 's'} (${settings.durationS} s)`);
   for (const note of notes) out.push(`note: ${note}`);
   out.push('');
   out.push(renderTable(rows));

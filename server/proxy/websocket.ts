@@ -90,9 +90,10 @@ export function createUpgradeForwarder(options: UpgradeForwarderOptions): Upgrad
           handler.upgrade(req, socket as import('node:net').Socket, head);
         },
         (err: unknown) => {
+          // Not cached: the next upgrade tries again. The client gets a plain 500.
           proxy = null;
           options.onError(err instanceof Error ? err : new Error(String(err)));
-          refuseUpgrade(socket, new UpstreamUnreachableError('WebSocket forwarding is unavailable.'));
+          refuseUpgrade(socket, err);
         },
       );
     },
