@@ -11,8 +11,8 @@
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
-import type { Agent as AgentType, Dispatcher } from 'undici';
-import Agent from 'undici/lib/dispatcher/agent.js';
+import type { Dispatcher } from 'undici';
+import Agent, { type AgentModule } from 'undici/lib/dispatcher/agent.js';
 import { GatewayError } from '../errors.js';
 import { clientResponseHeaders } from './headers.js';
 import type { GcPacer } from './gc-pacer.js';
@@ -56,12 +56,16 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
   readonly #resolve: () => void;
   readonly #reject: (err: unknown) => void;
   readonly #pacer: GcPacer;
+  readonly #body: Readable | null;
   #controller: Dispatcher.DispatchController | null = null;
   #paused = false;
   #settled = false;
+  /** The client closed its connection before the response was complete. */
+  #clientGone = false;
 
-  constructor(req: IncomingMessage, res: ServerResponse, pacer: GcPacer, resolve: () => void, reject: (err: unknown) => void) {
+  constructor(req: IncomingMessage, res: ServerResponse, body: Readable | null, pacer: GcPacer, resolve: () => void, reject: (err: unknown) => void) {
     this.#req = req;
+    this.#body = body;
     this.#pacer = pacer;
     this.#res = res;
     this.#resolve = resolve;
@@ -71,7 +75,9 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
   }
 
   readonly #onClientClose = (): void => {
-    if (!this.#res.writableFinished) this.#controller?.abort(new ClientGoneError());
+    if (this.#res.writableFinished) return;
+    this.#clientGone = true;
+    this.#controller?.abort(new ClientGoneError());
   };
 
   readonly #onDrain = (): void => {
@@ -114,13 +120,19 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
     }
     const own = gatewayCause(err);
     if (own) return this.#settle(own);
-    if (err instanceof ClientGoneError || this.#req.destroyed || res.destroyed) return this.#settle(null);
+    // A request stream destroyed after its body was read whole (Node does that) is no sign of a
+    // departed client: only one destroyed mid-body is.
+    const req = this.#req;
+    if (err instanceof ClientGoneError || this.#clientGone || res.destroyed || (req.destroyed && !req.complete)) return this.#settle(null);
     this.#settle(upstreamError(err));
   }
 
   #settle(err: GatewayError | null): void {
     if (this.#settled) return;
     this.#settled = true;
+    // undici leaves the body stream alone when the connection fails: release it (request-body.ts
+    // then lets Node discard the rest of the upload).
+    if (this.#body && !this.#body.destroyed) this.#body.destroy();
     this.#res.off('close', this.#onClientClose);
     this.#res.off('drain', this.#onDrain);
     if (err) this.#reject(err);
@@ -129,7 +141,7 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
 }
 
 export class Forwarder {
-  readonly #agent: AgentType;
+  readonly #agent: AgentModule;
   readonly #pacer: GcPacer;
 
   constructor(options: ForwarderOptions) {
@@ -150,7 +162,7 @@ export class Forwarder {
    */
   forward(req: IncomingMessage, res: ServerResponse, upstream: ForwardRequest): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const relay = new ResponseRelay(req, res, this.#pacer, resolve, reject);
+      const relay = new ResponseRelay(req, res, upstream.body, this.#pacer, resolve, reject);
       this.#agent.dispatch({ origin: upstream.origin, path: upstream.path, method: req.method as Dispatcher.HttpMethod, headers: upstream.headers, body: upstream.body }, relay);
     });
   }

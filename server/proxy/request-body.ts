@@ -29,5 +29,20 @@ export function requestBody(req: IncomingMessage, maxBytes: number, pacer: GcPac
     },
   });
   req.on('error', (err) => counter.destroy(err));
+  // undici listens for the body's errors only while it sends it. Once it has let go (e.g. the
+  // upstream was unreachable), a client that then aborts must not raise an 'error' nobody handles
+  // (that would end the process): the forwarder already answers or knows the client is gone.
+  counter.on('error', ignoreLateError);
+  // The body will not be sent (upstream failure, 413, client gone): let Node discard the rest of
+  // the upload as it does for any unread body, instead of leaving it stuck in the pipe.
+  counter.once('close', () => {
+    if (req.complete) return;
+    req.unpipe(counter);
+    req.resume();
+  });
   return req.pipe(counter);
+}
+
+function ignoreLateError(): void {
+  // See requestBody: the error reaches undici through its own listener while it matters.
 }

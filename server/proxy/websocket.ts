@@ -83,19 +83,21 @@ export function createUpgradeForwarder(options: UpgradeForwarderOptions): Upgrad
       req.url = upstream.path;
       (req as UpgradeRequest)[TARGET] = upstream.origin;
       proxy ??= loadUpgradeProxy(options);
-      proxy.then(
-        (handler) => {
-          // The client may have gone while the module loaded (first upgrade only).
-          if (socket.destroyed) return;
-          handler.upgrade(req, socket as import('node:net').Socket, head);
-        },
-        (err: unknown) => {
-          // Not cached: the next upgrade tries again. The client gets a plain 500.
-          proxy = null;
-          options.onError(err instanceof Error ? err : new Error(String(err)));
-          refuseUpgrade(socket, err);
-        },
-      );
+      proxy
+        .then(
+          (handler) => {
+            // The client may have gone while the module loaded (first upgrade only).
+            if (socket.destroyed) return;
+            handler.upgrade(req, socket as import('node:net').Socket, head);
+          },
+          (err: unknown) => {
+            // Forget the failed load (the next upgrade calls import() again); this one gets a plain 500.
+            proxy = null;
+            options.onError(new Error(`WebSocket forwarding could not be loaded: ${err instanceof Error ? err.message : String(err)}`));
+            refuseUpgrade(socket, err);
+          },
+        )
+        .catch((err: unknown) => refuseUpgrade(socket, err));
     },
   };
 }

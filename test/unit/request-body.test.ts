@@ -44,6 +44,37 @@ describe('requestBody', () => {
     assert.throws(() => requestBody(fakeRequest({ 'content-length': '101' }, []), 100, pacer), { code: 'ERR_PAYLOAD_TOO_LARGE' });
   });
 
+  it('a client that aborts after the consumer let go of the body raises no unhandled error', async () => {
+    const { pacer } = countingPacer();
+    const req = new PassThrough();
+    Object.assign(req, { headers: { 'content-length': '100' }, complete: false });
+    const body = requestBody(req as unknown as IncomingMessage, 0, pacer);
+    assert.ok(body);
+    // A consumer (undici) listens for errors while it sends, then lets go (upstream unreachable).
+    const consumer = (): void => {};
+    body.on('error', consumer);
+    body.off('error', consumer);
+    req.write(Buffer.alloc(10));
+    req.destroy(new Error('aborted'));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(body.destroyed, true);
+  });
+
+  it('once the body is dropped before the upload is complete, the rest of the upload is discarded', async () => {
+    const { pacer } = countingPacer();
+    const req = new PassThrough();
+    Object.assign(req, { headers: { 'content-length': '1000000' }, complete: false });
+    const body = requestBody(req as unknown as IncomingMessage, 0, pacer);
+    assert.ok(body);
+    body.destroy();
+    await new Promise((resolve) => setImmediate(resolve));
+    // Flowing again, with nobody reading: writes are not held back.
+    for (let i = 0; i < 100; i++) req.write(Buffer.alloc(64 * 1024));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(req.readableFlowing, true);
+    assert.equal(req.readableLength, 0, 'nothing piles up');
+  });
+
   it('cuts an undeclared body mid-stream once it passes the limit', async () => {
     const { pacer } = countingPacer();
     const body = requestBody(fakeRequest({ 'transfer-encoding': 'chunked' }, [Buffer.alloc(60), Buffer.alloc(60)]), 100, pacer);
