@@ -37,6 +37,15 @@ describe('upstream failures', () => {
     await gateway?.stop();
   });
 
+  /** A port nothing listens on. */
+  async function closedPort(): Promise<number> {
+    const closed = http.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    return port;
+  }
+
   it('an informational response (103 Early Hints) before the final one: the client gets the final response', async () => {
     await adminJson(gateway, 'PUT', '/admin/proxy', { url: `http://127.0.0.1:${slowPort}` });
     for (let i = 0; i < 3; i++) {
@@ -48,25 +57,12 @@ describe('upstream failures', () => {
   });
 
   it('502 with a plain-text body when nothing listens on the target', async () => {
-    const closed = http.createServer();
-    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
-    const port = (closed.address() as AddressInfo).port;
-    await new Promise((resolve) => closed.close(resolve));
-    await adminJson(gateway, 'PUT', '/admin/proxy', { url: `http://127.0.0.1:${port}` });
+    await adminJson(gateway, 'PUT', '/admin/proxy', { url: `http://127.0.0.1:${await closedPort()}` });
     const res = await fetch(`${gateway.url}/proxy/x`);
     assert.equal(res.status, 502);
     assert.match(res.headers.get('content-type')!, /^text\/plain/);
     assert.match(await res.text(), /unreachable/i);
   });
-
-  /** A port nothing listens on. */
-  async function closedPort(): Promise<number> {
-    const closed = http.createServer();
-    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
-    const port = (closed.address() as AddressInfo).port;
-    await new Promise((resolve) => closed.close(resolve));
-    return port;
-  }
 
   it('a small POST to an unreachable upstream gets its 502 at once (a body read whole is not a client gone)', async () => {
     await adminJson(gateway, 'PUT', '/admin/proxy', { url: `http://127.0.0.1:${await closedPort()}` });

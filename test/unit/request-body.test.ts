@@ -19,6 +19,15 @@ async function drain(body: Readable): Promise<number> {
   return bytes;
 }
 
+/** An upload still arriving (`complete` false, nothing ended), and its forwarded body. */
+function uploadInProgress(contentLength: number): { req: PassThrough; body: Readable } {
+  const req = new PassThrough();
+  Object.assign(req, { headers: { 'content-length': String(contentLength) }, complete: false });
+  const body = requestBody(req as unknown as IncomingMessage, 0, countingPacer().pacer);
+  assert.ok(body);
+  return { req, body };
+}
+
 function countingPacer(): { pacer: ReturnType<typeof createGcPacer>; collections: () => number } {
   let n = 0;
   return { pacer: createGcPacer({ everyBytes: 1_000, collect: () => n++ }), collections: () => n };
@@ -45,11 +54,7 @@ describe('requestBody', () => {
   });
 
   it('a client that aborts after the consumer let go of the body raises no unhandled error', async () => {
-    const { pacer } = countingPacer();
-    const req = new PassThrough();
-    Object.assign(req, { headers: { 'content-length': '100' }, complete: false });
-    const body = requestBody(req as unknown as IncomingMessage, 0, pacer);
-    assert.ok(body);
+    const { req, body } = uploadInProgress(100);
     // A consumer (undici) listens for errors while it sends, then lets go (upstream unreachable).
     const consumer = (): void => {};
     body.on('error', consumer);
@@ -61,11 +66,7 @@ describe('requestBody', () => {
   });
 
   it('once the body is dropped before the upload is complete, the rest of the upload is discarded', async () => {
-    const { pacer } = countingPacer();
-    const req = new PassThrough();
-    Object.assign(req, { headers: { 'content-length': '1000000' }, complete: false });
-    const body = requestBody(req as unknown as IncomingMessage, 0, pacer);
-    assert.ok(body);
+    const { req, body } = uploadInProgress(1_000_000);
     body.destroy();
     await new Promise((resolve) => setImmediate(resolve));
     // Flowing again, with nobody reading: writes are not held back.
