@@ -64,6 +64,11 @@ async function cannon(options: AutocannonOptions, hardLimitMs: number): Promise<
   }
 }
 
+/** 2xx responses per second of one autocannon run. */
+function sliceRate(raw: AutocannonRawResult): number {
+  return raw.duration > 0 ? raw['2xx'] / raw.duration : 0;
+}
+
 /**
  * One row from the measured slices of a (scenario, target) cell: counters summed, latency
  * histograms merged (autocannon's aggregateResult), rate = 2xx responses / measured seconds.
@@ -97,7 +102,7 @@ function rowOf(scenario: { id: ScenarioId; label: string }, target: Target, raws
       timeouts: sum((raw) => raw.timeouts),
       measuredSeconds: seconds,
       slices: raws.length,
-      sliceRates: raws.map((raw) => Math.round(raw.duration > 0 ? raw['2xx'] / raw.duration : 0)).join(' '),
+      sliceRates: raws.map((raw) => Math.round(sliceRate(raw))).join(' '),
       latencyMeanMs: result.latency.mean,
       latencyMaxMs: result.latency.max,
       statusCodes: statuses,
@@ -159,7 +164,7 @@ export async function measureLoad(scenarios: readonly LoadScenario[], targets: r
         cell.endedAt = performance.now();
         cell.peakKiB = Math.max(cell.peakKiB, peakKiB);
         cells.set(key, cell);
-        progress(`  ${target.name}: ${Math.round(raw.duration > 0 ? raw['2xx'] / raw.duration : 0)} req/s, errors ${raw.non2xx + raw.errors}, peak RSS ${mib(peakKiB).toFixed(1)} MiB`);
+        progress(`  ${target.name}: ${Math.round(sliceRate(raw))} req/s, errors ${raw.non2xx + raw.errors}, peak RSS ${mib(peakKiB).toFixed(1)} MiB`);
       }
     }
   }
