@@ -1,8 +1,8 @@
 /** User writes shared by the admin API and the CLI: the same validation and rules on every path. */
 import type { Config } from './config.js';
-import { LastAdminError, NotFoundError } from './errors.js';
-import { hashPassword, ROLE_ADMIN, validatePassword, validateRoles, validateUserName } from './identity/index.js';
-import type { Store, UserRecord } from './store/index.js';
+import { NotFoundError } from './errors.js';
+import { hashPassword, LOCAL_SLOT, validatePassword, validateRoles, validateUserName, type HashSlot, type Identity } from './identity/index.js';
+import type { AdminActor, Store, UserRecord } from './store/index.js';
 
 export interface UserInput {
   password?: unknown;
@@ -11,39 +11,37 @@ export interface UserInput {
 
 export const publicUser = (user: UserRecord) => ({ name: user.name, roles: user.roles, hasPassword: user.passwordHash !== null });
 
+export interface UserWriteContext {
+  /** The administrator making the change (admin API); none for the operator (CLI). */
+  actor?: AdminActor;
+  /** Where the new password's hash waits for its turn. */
+  hashSlot?: HashSlot;
+}
+
 /**
- * User writes in this process run one at a time, so the last-admin check and the write it
- * guards cannot interleave with another request's (two concurrent deletes of the last two
- * admins). Hashing happens before, outside the lock.
+ * The store-level precondition for an admin write made by `identity` (see AdminActor): the
+ * check happens inside the write's own transaction, so a request that waited (for a hash, a
+ * body, a lock) cannot act for an administrator who was deleted, demoted or given a new password
+ * meanwhile.
  */
-let queue: Promise<unknown> = Promise.resolve();
-function serialized<T>(fn: () => Promise<T>): Promise<T> {
-  const run = queue.then(fn, fn);
-  queue = run.catch(() => undefined);
-  return run;
+export function actorOf(identity: Identity | undefined): AdminActor | undefined {
+  if (identity === undefined || identity.via !== 'basic' || identity.passwordVersion === undefined) return undefined;
+  return { name: identity.name, passwordVersion: identity.passwordVersion };
 }
 
-/** Nobody could administer the gateway any more with a password: refuse. */
-async function refuseLastAdminRemoval(store: Pick<Store, 'listUsers'>, name: string): Promise<void> {
-  const admins = (await store.listUsers()).filter((u) => u.roles.includes(ROLE_ADMIN) && u.passwordHash !== null);
-  if (admins.length === 1 && admins[0]!.name === name) throw new LastAdminError(`${name} is the last administrator with a password`);
-}
-
-/** Creates or updates a user; validates everything before writing anything. */
-export async function saveUser(store: Store, rawName: unknown, input: UserInput, config: Pick<Config, 'minPasswordLength'>): Promise<{ created: boolean; user: UserRecord }> {
+/**
+ * Creates or updates a user; validates everything before writing anything. The store refuses,
+ * in the same transaction, a change that would leave no administrator with a password (409)
+ * — across processes, since the CLI and the server write the same store.
+ */
+export async function saveUser(store: Store, rawName: unknown, input: UserInput, config: Pick<Config, 'minPasswordLength'>, context: UserWriteContext = {}): Promise<{ created: boolean; user: UserRecord }> {
   const name = validateUserName(rawName);
   const roles = input.roles === undefined ? undefined : validateRoles(input.roles);
   const password = input.password === undefined ? undefined : validatePassword(input.password, config.minPasswordLength);
-  const passwordHash = password === undefined ? undefined : await hashPassword(password);
-  return serialized(async () => {
-    if (roles !== undefined && !roles.includes(ROLE_ADMIN)) await refuseLastAdminRemoval(store, name);
-    return store.upsertUser(name, { ...(roles ? { roles } : {}), ...(passwordHash ? { passwordHash } : {}) });
-  });
+  const passwordHash = password === undefined ? undefined : await hashPassword(password, context.hashSlot ?? LOCAL_SLOT);
+  return store.upsertUser(name, { ...(roles ? { roles } : {}), ...(passwordHash ? { passwordHash } : {}) }, { actor: context.actor, keepAnAdmin: true });
 }
 
-export function removeUser(store: Store, name: string): Promise<void> {
-  return serialized(async () => {
-    await refuseLastAdminRemoval(store, name);
-    if (!(await store.deleteUser(name))) throw new NotFoundError(`no user ${JSON.stringify(name)}`);
-  });
+export async function removeUser(store: Store, name: string, context: Pick<UserWriteContext, 'actor'> = {}): Promise<void> {
+  if (!(await store.deleteUser(name, { actor: context.actor, keepAnAdmin: true }))) throw new NotFoundError(`no user ${JSON.stringify(name)}`);
 }

@@ -7,12 +7,19 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { StoreError, StoreNotFoundError } from '../errors.js';
-import type { KeyRecord, KeyState, Store, UserPatch, UserRecord } from './types.js';
+import { ActorRevokedError, ForbiddenError, LastAdminError, StoreError, StoreNotFoundError } from '../errors.js';
+import type { AdminActor, KeyRecord, KeyState, Store, UserPatch, UserRecord, UserWriteOptions } from './types.js';
 
-const SCHEMA_VERSION = 1;
+/** The administrator role (identity/ names it too; the store must not depend on identity/). */
+const ROLE_ADMIN = 'ROLE_ADMIN';
 
-const SCHEMA = `
+/**
+ * The schema, one step per version (PRAGMA user_version = the number of steps applied). A store
+ * is migrated forward on open, in one transaction; a store newer than this code is refused.
+ */
+const MIGRATIONS: readonly string[] = [
+  // 1: meta, users, keys.
+  `
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT);
 CREATE TABLE IF NOT EXISTS users (
   name TEXT PRIMARY KEY,
@@ -31,12 +38,24 @@ CREATE TABLE IF NOT EXISTS keys (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS keys_one_active ON keys (state) WHERE state = 'active';
 INSERT OR IGNORE INTO meta (k, v) VALUES ('revision', '0');
-`;
+`,
+  // 2: a password version per user (admin writes check it), and which users each revision touched.
+  `
+ALTER TABLE users ADD COLUMN password_version INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE user_changes (revision INTEGER NOT NULL, name TEXT NOT NULL);
+CREATE INDEX user_changes_by_revision ON user_changes (revision);
+`,
+];
+const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** How many revisions of user changes are remembered for userChangesSince (older ones: "unknown"). */
+const USER_CHANGES_KEPT = 10_000;
 
 interface UserRow {
   name: string;
   roles: string;
   password_hash: string | null;
+  password_version: number;
 }
 interface KeyRow {
   kid: string;
@@ -49,7 +68,7 @@ interface KeyRow {
   private_key: string | null;
 }
 
-const toUser = (row: UserRow): UserRecord => ({ name: row.name, roles: JSON.parse(row.roles) as string[], passwordHash: row.password_hash });
+const toUser = (row: UserRow): UserRecord => ({ name: row.name, roles: JSON.parse(row.roles) as string[], passwordHash: row.password_hash, passwordVersion: row.password_version });
 const toKey = (row: KeyRow): KeyRecord => ({
   kid: row.kid,
   state: row.state,
@@ -65,6 +84,8 @@ export interface SqliteStoreOptions {
   dataDir: string;
   /** When false, a missing store is an error instead of being created (CLI commands). */
   create?: boolean;
+  /** Revisions of user changes remembered (tests make it small). */
+  userChangesKept?: number;
 }
 
 export const STORE_FILE = 'jwtgate.sqlite';
@@ -99,19 +120,33 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     db.close();
     throw new StoreError(`the store at ${file} has schema ${version}, newer than this jwtgate (${SCHEMA_VERSION})`);
   }
-  db.exec(SCHEMA);
-  db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  if (version < SCHEMA_VERSION) {
+    db.transaction(() => {
+      // Read again under the write lock: another process may have migrated since.
+      const current = db.pragma('user_version', { simple: true }) as number;
+      for (let step = current; step < SCHEMA_VERSION; step++) db.exec(MIGRATIONS[step]!);
+      db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    }).immediate();
+  }
 
   const q = {
     revision: db.prepare<[], { v: string }>(`SELECT v FROM meta WHERE k = 'revision'`),
     bump: db.prepare(`UPDATE meta SET v = CAST(v AS INTEGER) + 1 WHERE k = 'revision'`),
     getMeta: db.prepare<[string], { v: string | null }>(`SELECT v FROM meta WHERE k = ?`),
     setMeta: db.prepare(`INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v`),
-    getUser: db.prepare<[string], UserRow>(`SELECT name, roles, password_hash FROM users WHERE name = ?`),
-    listUsers: db.prepare<[], UserRow>(`SELECT name, roles, password_hash FROM users ORDER BY name`),
+    getUser: db.prepare<[string], UserRow>(`SELECT name, roles, password_hash, password_version FROM users WHERE name = ?`),
+    listUsers: db.prepare<[], UserRow>(`SELECT name, roles, password_hash, password_version FROM users ORDER BY name`),
     countUsers: db.prepare<[], { n: number }>(`SELECT COUNT(*) AS n FROM users`),
-    insertUser: db.prepare(`INSERT INTO users (name, roles, password_hash) VALUES (?, ?, ?)`),
-    updateUser: db.prepare(`UPDATE users SET roles = ?, password_hash = ? WHERE name = ?`),
+    countAdminsWithPassword: db.prepare<[], { n: number }>(
+      `SELECT COUNT(*) AS n FROM users, json_each(users.roles) AS role WHERE role.value = 'ROLE_ADMIN' AND password_hash IS NOT NULL`,
+    ),
+    insertUser: db.prepare(`INSERT INTO users (name, roles, password_hash, password_version) VALUES (?, ?, ?, ?)`),
+    updateUser: db.prepare(`UPDATE users SET roles = ?, password_hash = ?, password_version = ? WHERE name = ?`),
+    recordUserChange: db.prepare(`INSERT INTO user_changes (revision, name) SELECT CAST(v AS INTEGER), ? FROM meta WHERE k = 'revision'`),
+    prunedBelow: db.prepare<[], { v: string | null }>(`SELECT v FROM meta WHERE k = 'user_changes_pruned_below'`),
+    setPrunedBelow: db.prepare(`INSERT INTO meta (k, v) VALUES ('user_changes_pruned_below', ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v`),
+    pruneUserChanges: db.prepare(`DELETE FROM user_changes WHERE revision < (SELECT CAST(v AS INTEGER) FROM meta WHERE k = 'revision') - ?`),
+    userChangesSince: db.prepare<[number], { name: string }>(`SELECT DISTINCT name FROM user_changes WHERE revision > ?`),
     replaceHash: db.prepare(`UPDATE users SET password_hash = ? WHERE name = ? AND password_hash = ?`),
     deleteUser: db.prepare(`DELETE FROM users WHERE name = ?`),
     listKeys: db.prepare<[], KeyRow>(`SELECT * FROM keys ORDER BY created_at, kid`),
@@ -130,14 +165,45 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     setPrivateKey: db.prepare(`UPDATE keys SET private_key = ? WHERE kid = ?`),
   };
 
-  /** Runs a write and bumps the revision in the same IMMEDIATE transaction. */
-  function write<T>(fn: () => T): T {
+  const currentRevision = () => Number(q.revision.get()?.v ?? 0);
+  const userChangesKept = options.userChangesKept ?? USER_CHANGES_KEPT;
+
+  /**
+   * Runs a write and bumps the revision in the same IMMEDIATE transaction; the users it names
+   * are recorded under the new revision (userChangesSince).
+   */
+  function write<T>(fn: () => T, changedUsers: readonly string[] = []): T {
     const tx = db.transaction(() => {
       const result = fn();
       q.bump.run();
+      if (changedUsers.length > 0) {
+        for (const name of changedUsers) q.recordUserChange.run(name);
+        const pruned = q.pruneUserChanges.run(userChangesKept).changes;
+        if (pruned > 0) q.setPrunedBelow.run(String(currentRevision() - userChangesKept));
+      }
       return result;
     });
     return tx.immediate();
+  }
+
+  /** The checks of UserWriteOptions['actor'], inside the caller's transaction. */
+  function checkActor(actor: AdminActor | undefined): void {
+    if (!actor) return;
+    const row = q.getUser.get(actor.name);
+    if (!row || row.password_hash === null || row.password_version !== actor.passwordVersion) {
+      throw new ActorRevokedError(`${actor.name} was deleted or their password changed: log in again`);
+    }
+    if (!(JSON.parse(row.roles) as string[]).includes(ROLE_ADMIN)) throw new ForbiddenError(`${actor.name} is no longer an administrator`);
+  }
+
+  /** LastAdminError unless another administrator with a password remains once `name` becomes `after` (undefined: deleted). */
+  function checkKeepsAnAdmin(name: string, after: UserRecord | undefined): void {
+    const before = q.getUser.get(name);
+    const wasAdmin = before !== undefined && before.password_hash !== null && (JSON.parse(before.roles) as string[]).includes(ROLE_ADMIN);
+    const staysAdmin = after !== undefined && after.passwordHash !== null && after.roles.includes(ROLE_ADMIN);
+    if (wasAdmin && !staysAdmin && (q.countAdminsWithPassword.get()?.n ?? 0) <= 1) {
+      throw new LastAdminError(`${name} is the last administrator with a password`);
+    }
   }
 
   /** Old page images in the WAL may still hold erased key material: fold them into the file now. */
@@ -164,8 +230,11 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     async getProxyUrl() {
       return q.getMeta.get('proxy_url')?.v ?? null;
     },
-    async setProxyUrl(url) {
-      write(() => q.setMeta.run('proxy_url', url));
+    async setProxyUrl(url, options = {}) {
+      write(() => {
+        checkActor(options.actor);
+        q.setMeta.run('proxy_url', url);
+      });
     },
     async getUser(name) {
       const row = q.getUser.get(name);
@@ -177,32 +246,48 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     async countUsers() {
       return q.countUsers.get()?.n ?? 0;
     },
-    async upsertUser(name: string, patch: UserPatch) {
+    async upsertUser(name: string, patch: UserPatch, options: UserWriteOptions = {}) {
       return write(() => {
+        checkActor(options.actor);
         const row = q.getUser.get(name);
-        const before: UserRecord = row ? toUser(row) : { name, roles: [], passwordHash: null };
+        const before: UserRecord = row ? toUser(row) : { name, roles: [], passwordHash: null, passwordVersion: 0 };
+        const passwordChanged = patch.passwordHash !== undefined;
         const user: UserRecord = {
           name,
           roles: patch.roles ?? before.roles,
-          passwordHash: patch.passwordHash !== undefined ? patch.passwordHash : before.passwordHash,
+          passwordHash: passwordChanged ? patch.passwordHash! : before.passwordHash,
+          passwordVersion: passwordChanged ? before.passwordVersion + 1 : before.passwordVersion,
         };
-        if (row) q.updateUser.run(JSON.stringify(user.roles), user.passwordHash, name);
-        else q.insertUser.run(name, JSON.stringify(user.roles), user.passwordHash);
+        if (options.keepAnAdmin) checkKeepsAnAdmin(name, user);
+        if (row) q.updateUser.run(JSON.stringify(user.roles), user.passwordHash, user.passwordVersion, name);
+        else q.insertUser.run(name, JSON.stringify(user.roles), user.passwordHash, user.passwordVersion);
         return { created: !row, user };
-      });
+      }, [name]);
     },
     async createFirstUser(user) {
       return write(() => {
         if ((q.countUsers.get()?.n ?? 0) > 0) return false;
-        q.insertUser.run(user.name, JSON.stringify(user.roles), user.passwordHash);
+        q.insertUser.run(user.name, JSON.stringify(user.roles), user.passwordHash, 1);
         return true;
-      });
+      }, [user.name]);
     },
     async replacePasswordHash(name, expected, replacement) {
       return q.replaceHash.run(replacement, name, expected).changes === 1;
     },
-    async deleteUser(name) {
-      return write(() => q.deleteUser.run(name).changes > 0);
+    async deleteUser(name, options = {}) {
+      return write(() => {
+        checkActor(options.actor);
+        if (options.keepAnAdmin) checkKeepsAnAdmin(name, undefined);
+        return q.deleteUser.run(name).changes > 0;
+      }, [name]);
+    },
+    async checkActor(actor) {
+      checkActor(actor);
+    },
+    async userChangesSince(revision) {
+      const prunedBelow = Number(q.prunedBelow.get()?.v ?? 0);
+      if (revision < prunedBelow) return null;
+      return q.userChangesSince.all(revision).map((r) => r.name);
     },
     async listKeys() {
       return q.listKeys.all().map(toKey);

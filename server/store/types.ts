@@ -10,6 +10,29 @@ export interface UserRecord {
   roles: string[];
   /** `scrypt$...` hash, or null for a user who cannot log in with a password. */
   passwordHash: string | null;
+  /**
+   * Moves whenever the password is set or removed (never for a re-hash of the same password):
+   * a check made against an older version no longer proves anything.
+   */
+  passwordVersion: number;
+}
+
+/**
+ * The administrator on whose behalf a write is made. The write happens only if, inside its own
+ * transaction, this user still exists, still has ROLE_ADMIN and still has the password version
+ * the caller was verified against; otherwise it throws ActorRevokedError (401, deleted or
+ * password changed) or ForbiddenError (403, no longer an administrator). Writes by the CLI
+ * (the operator) have no actor.
+ */
+export interface AdminActor {
+  name: string;
+  passwordVersion: number;
+}
+
+export interface UserWriteOptions {
+  actor?: AdminActor;
+  /** Refuse (LastAdminError, 409) a write that would leave no administrator with a password. */
+  keepAnAdmin?: boolean;
 }
 
 export interface UserPatch {
@@ -49,22 +72,31 @@ export interface Store {
   deploymentId(): Promise<string>;
 
   getProxyUrl(): Promise<string | null>;
-  setProxyUrl(url: string | null): Promise<void>;
+  setProxyUrl(url: string | null, options?: { actor?: AdminActor }): Promise<void>;
 
   getUser(name: string): Promise<UserRecord | undefined>;
   listUsers(): Promise<UserRecord[]>;
   countUsers(): Promise<number>;
-  /** Creates the user (roles default to [], no password) or applies the patch, atomically. */
-  upsertUser(name: string, patch: UserPatch): Promise<{ created: boolean; user: UserRecord }>;
+  /** Creates the user (roles default to [], no password) or applies the patch, atomically, after the checks of `options`. */
+  upsertUser(name: string, patch: UserPatch, options?: UserWriteOptions): Promise<{ created: boolean; user: UserRecord }>;
   /** Creates the user only if there is no user at all (first-start bootstrap); false otherwise. */
-  createFirstUser(user: UserRecord): Promise<boolean>;
+  createFirstUser(user: Omit<UserRecord, 'passwordVersion'>): Promise<boolean>;
   /**
    * Replaces the user's password hash with a re-hash of the SAME password (stronger parameters),
    * only if the stored hash is still `expected`; true when replaced. It does not move the
    * revision: nothing any server caches (identities, tokens) changes.
    */
   replacePasswordHash(name: string, expected: string, replacement: string): Promise<boolean>;
-  deleteUser(name: string): Promise<boolean>;
+  /** The checks of UserWriteOptions['actor'] alone, for a read made on an administrator's behalf. */
+  checkActor(actor: AdminActor): Promise<void>;
+  /** False when there was no such user; the checks of `options` run first, in the same transaction. */
+  deleteUser(name: string, options?: UserWriteOptions): Promise<boolean>;
+  /**
+   * The names of the users written or deleted after `revision` (a server's last seen revision),
+   * so that a server drops only their cached checks; null when the store no longer knows (too
+   * old): then every cached check must go.
+   */
+  userChangesSince(revision: number): Promise<string[] | null>;
 
   listKeys(): Promise<KeyRecord[]>;
   /**

@@ -7,8 +7,8 @@ import { describe, it } from 'node:test';
 import type { Store } from '../../server/store/index.js';
 
 export interface StoreFactory {
-  /** A fresh, empty store. */
-  create(): Promise<Store>;
+  /** A fresh, empty store; `userChangesKept` as in StoreOptions. */
+  create(options?: { userChangesKept?: number }): Promise<Store>;
   /** A second handle on the same data (another process would see this). */
   reopen(store: Store): Promise<Store>;
 }
@@ -43,14 +43,14 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       const store = await factory.create();
       const created = await store.upsertUser('alice', { roles: ['ROLE_USER'], passwordHash: 'h1' });
       assert.equal(created.created, true);
-      assert.deepEqual(created.user, { name: 'alice', roles: ['ROLE_USER'], passwordHash: 'h1' });
+      assert.deepEqual(created.user, { name: 'alice', roles: ['ROLE_USER'], passwordHash: 'h1', passwordVersion: 1 });
       const rolesOnly = await store.upsertUser('alice', { roles: ['ROLE_A', 'ROLE_USER'] });
       assert.equal(rolesOnly.created, false);
-      assert.deepEqual(await store.getUser('alice'), { name: 'alice', roles: ['ROLE_A', 'ROLE_USER'], passwordHash: 'h1' });
+      assert.deepEqual(await store.getUser('alice'), { name: 'alice', roles: ['ROLE_A', 'ROLE_USER'], passwordHash: 'h1', passwordVersion: 1 }, 'a roles-only change keeps the password version');
       await store.upsertUser('alice', { passwordHash: 'h2' });
-      assert.equal((await store.getUser('alice'))?.passwordHash, 'h2');
+      assert.deepEqual(await store.getUser('alice'), { name: 'alice', roles: ['ROLE_A', 'ROLE_USER'], passwordHash: 'h2', passwordVersion: 2 }, 'a new password moves it');
       const bare = await store.upsertUser('bob', {});
-      assert.deepEqual(bare.user, { name: 'bob', roles: [], passwordHash: null });
+      assert.deepEqual(bare.user, { name: 'bob', roles: [], passwordHash: null, passwordVersion: 0 });
       assert.deepEqual((await store.listUsers()).map((u) => u.name), ['alice', 'bob']);
       assert.equal(await store.deleteUser('bob'), true);
       assert.equal(await store.deleteUser('bob'), false);
@@ -66,9 +66,75 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       assert.equal(await store.replacePasswordHash('alice', 'other', 'new'), false);
       assert.equal(await store.replacePasswordHash('nobody', 'old', 'new'), false);
       assert.equal(await store.replacePasswordHash('alice', 'old', 'new'), true);
-      assert.deepEqual(await store.getUser('alice'), { name: 'alice', roles: ['ROLE_USER'], passwordHash: 'new' });
+      assert.deepEqual(await store.getUser('alice'), { name: 'alice', roles: ['ROLE_USER'], passwordHash: 'new', passwordVersion: 1 }, 'a re-hash of the same password keeps the version');
       assert.equal(await store.replacePasswordHash('alice', 'old', 'newer'), false, 'already replaced');
       assert.equal(await store.revision(), revision);
+      await store.close();
+    });
+
+    it('an admin write happens only while its actor is still an administrator with the same password version', async () => {
+      const store = await factory.create();
+      await store.upsertUser('mallory', { roles: ['ROLE_ADMIN'], passwordHash: 'm1' });
+      await store.upsertUser('root', { roles: ['ROLE_ADMIN'], passwordHash: 'r1' });
+      const mallory = { name: 'mallory', passwordVersion: 1 };
+      await store.upsertUser('x', { roles: ['ROLE_USER'] }, { actor: mallory });
+      await store.checkActor(mallory);
+      await store.upsertUser('mallory', { passwordHash: 'm2' });
+      const revision = await store.revision();
+      await assert.rejects(store.upsertUser('backdoor', { roles: ['ROLE_ADMIN'] }, { actor: mallory }), { code: 'ERR_ACTOR_REVOKED' }, 'password changed');
+      await assert.rejects(store.checkActor(mallory), { code: 'ERR_ACTOR_REVOKED' });
+      await assert.rejects(store.setProxyUrl('http://evil.test', { actor: mallory }), { code: 'ERR_ACTOR_REVOKED' });
+      await assert.rejects(store.deleteUser('root', { actor: mallory }), { code: 'ERR_ACTOR_REVOKED' });
+      assert.equal(await store.revision(), revision, 'a refused write writes nothing');
+      const current = { name: 'mallory', passwordVersion: 2 };
+      await store.upsertUser('mallory', { roles: ['ROLE_USER'] });
+      await assert.rejects(store.upsertUser('backdoor', { roles: ['ROLE_ADMIN'] }, { actor: current }), { code: 'ERR_FORBIDDEN' }, 'demoted');
+      await store.deleteUser('mallory');
+      await assert.rejects(store.upsertUser('backdoor', { roles: ['ROLE_ADMIN'] }, { actor: current }), { code: 'ERR_ACTOR_REVOKED' }, 'deleted');
+      assert.equal(await store.getUser('backdoor'), undefined);
+      assert.equal(await store.getProxyUrl(), null);
+      await store.close();
+    });
+
+    it('keepAnAdmin refuses the write that would leave no administrator with a password, through any handle', async () => {
+      const store = await factory.create();
+      const other = await factory.reopen(store);
+      await store.upsertUser('a1', { roles: ['ROLE_ADMIN'], passwordHash: 'h' });
+      await store.upsertUser('a2', { roles: ['ROLE_ADMIN', 'ROLE_USER'], passwordHash: 'h' });
+      await store.upsertUser('nopw', { roles: ['ROLE_ADMIN'] });
+      const results = await Promise.allSettled([store.deleteUser('a1', { keepAnAdmin: true }), other.upsertUser('a2', { roles: ['ROLE_USER'] }, { keepAnAdmin: true })]);
+      assert.deepEqual(results.map((r) => r.status).sort(), ['fulfilled', 'rejected']);
+      assert.equal((results.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason.code, 'ERR_LAST_ADMIN');
+      const admins = (await store.listUsers()).filter((u) => u.roles.includes('ROLE_ADMIN') && u.passwordHash !== null);
+      assert.equal(admins.length, 1, 'an administrator without a password does not count');
+      await assert.rejects(store.upsertUser(admins[0]!.name, { passwordHash: null }, { keepAnAdmin: true }), { code: 'ERR_LAST_ADMIN' });
+      await store.upsertUser(admins[0]!.name, { passwordHash: 'h2' }, { keepAnAdmin: true });
+      await store.deleteUser(admins[0]!.name);
+      assert.equal((await store.listUsers()).length, 1, 'without keepAnAdmin the operator may remove the last one');
+      await other.close();
+      await store.close();
+    });
+
+    it('userChangesSince names the users each later revision wrote or deleted, and null once it no longer knows', async () => {
+      const store = await factory.create({ userChangesKept: 3 });
+      const start = await store.revision();
+      await store.upsertUser('ann', { roles: ['R'] });
+      const afterAnn = await store.revision();
+      await store.setProxyUrl('http://x.test');
+      await store.upsertUser('ben', { roles: ['R'] });
+      await store.deleteUser('ann');
+      assert.deepEqual((await store.userChangesSince(start))?.sort(), ['ann', 'ben']);
+      // The proxy write in between names nobody.
+      assert.deepEqual((await store.userChangesSince(afterAnn))?.sort(), ['ann', 'ben']);
+      assert.deepEqual(await store.userChangesSince(await store.revision()), []);
+      const other = await factory.reopen(store);
+      const seen = await other.revision();
+      await store.upsertUser('cat', { roles: ['R'] });
+      assert.deepEqual(await other.userChangesSince(seen), ['cat'], 'another handle sees them too');
+      for (let i = 0; i < 5; i++) await store.upsertUser(`u${i}`, { roles: ['R'] });
+      assert.equal(await store.userChangesSince(start), null, 'older than what is kept: unknown');
+      assert.deepEqual(await store.userChangesSince((await store.revision()) - 1), ['u4']);
+      await other.close();
       await store.close();
     });
 

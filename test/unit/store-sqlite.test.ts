@@ -9,9 +9,9 @@ import { storeConformance } from '../helpers/store-conformance.js';
 const dirs = new WeakMap<Store, string>();
 
 storeConformance('sqlite', {
-  async create() {
+  async create(options = {}) {
     const dir = tempDir();
-    const store = openStore({ dataDir: dir });
+    const store = openStore({ dataDir: dir, ...options });
     dirs.set(store, dir);
     return store;
   },
