@@ -60,9 +60,14 @@ export class InvalidTokenError extends UnauthorizedError {
   override readonly code = 'ERR_INVALID_TOKEN';
 }
 
+/** The administrator a request acts for was deleted, or their password changed, while it waited. */
+export class ActorRevokedError extends UnauthorizedError {
+  override readonly code = 'ERR_ACTOR_REVOKED';
+}
+
 export class ForbiddenError extends GatewayError {
   override readonly status = 403;
-  override readonly code = 'ERR_FORBIDDEN';
+  override readonly code: string = 'ERR_FORBIDDEN';
 }
 
 export class NotFoundError extends GatewayError {
@@ -99,6 +104,27 @@ export class TooManyRequestsError extends GatewayError {
     super(message);
     this.headers = { 'retry-after': String(retryAfterSeconds) };
   }
+}
+
+/** 503 with Retry-After: a bounded resource is full for now; the client may try again. */
+export class BusyError extends GatewayError {
+  override readonly status = 503;
+  override readonly code: string = 'ERR_BUSY';
+  override readonly headers: Readonly<Record<string, string>>;
+  constructor(message: string, retryAfterSeconds: number) {
+    super(message);
+    this.headers = { 'retry-after': String(retryAfterSeconds) };
+  }
+}
+
+/** The password-check queue is full, or this check waited longer than --login-max-wait. */
+export class LoginBusyError extends BusyError {
+  override readonly code = 'ERR_LOGIN_BUSY';
+}
+
+/** --max-tunnels or --max-tunnels-per-client open WebSocket tunnels already. */
+export class TooManyTunnelsError extends BusyError {
+  override readonly code = 'ERR_TOO_MANY_TUNNELS';
 }
 
 export class LoopDetectedError extends GatewayError {

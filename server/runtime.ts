@@ -5,7 +5,7 @@
  * change by another process (the CLI).
  */
 import type { Config } from './config.js';
-import { LoginThrottle, PasswordVerifier } from './identity/index.js';
+import { HASH_CONCURRENCY, HashQueue, LoginThrottle, PasswordVerifier, type HashSlot } from './identity/index.js';
 import type { Logger } from './log.js';
 import { parseTargetUrl, type TargetUrl } from './proxy/index.js';
 import type { Store } from './store/index.js';
@@ -14,7 +14,7 @@ import { KeySet, TokenMinter, type KeyEncryption } from './tokens/index.js';
 
 export interface RuntimeOptions {
   store: Store;
-  config: Pick<Config, 'issuer' | 'audience' | 'tokenTtlSeconds' | 'pollIntervalMs' | 'keyEncryptionKey' | 'maxLoginFailures'>;
+  config: Pick<Config, 'issuer' | 'audience' | 'tokenTtlSeconds' | 'pollIntervalMs' | 'keyEncryptionKey' | 'maxLoginFailures' | 'loginMaxWaitMs' | 'ipv6PrefixBits'>;
   log: Pick<Logger, 'info' | 'warn' | 'error'>;
   now?: () => number;
 }
@@ -25,6 +25,8 @@ export class Runtime {
   readonly minter: TokenMinter;
   readonly passwords: PasswordVerifier;
   readonly throttle: LoginThrottle;
+  /** Every password hash of this server waits here: logins, and new passwords set through the admin API. */
+  readonly hashes: HashQueue;
   readonly #store: Store;
   readonly #log: RuntimeOptions['log'];
   readonly #now: () => number;
@@ -33,6 +35,8 @@ export class Runtime {
   #revision = -1;
   #timer: NodeJS.Timeout | undefined;
   #refreshing: Promise<void> | undefined;
+  /** A reload asked for while one runs: it must start after it (that one may have read the store too early). */
+  #followUp: Promise<void> | undefined;
 
   constructor(options: RuntimeOptions) {
     this.#store = options.store;
@@ -47,13 +51,32 @@ export class Runtime {
       ttlSeconds: options.config.tokenTtlSeconds,
       now: this.#now,
     });
-    this.throttle = new LoginThrottle({ limit: options.config.maxLoginFailures, now: this.#now });
-    this.passwords = new PasswordVerifier({ store: options.store, now: this.#now, throttle: this.throttle });
+    this.throttle = new LoginThrottle({ limit: options.config.maxLoginFailures, ipv6PrefixBits: options.config.ipv6PrefixBits, now: this.#now });
+    this.hashes = new HashQueue({ concurrency: HASH_CONCURRENCY, maxWaitMs: options.config.loginMaxWaitMs });
+    this.passwords = new PasswordVerifier({ store: options.store, now: this.#now, throttle: this.throttle, hashes: this.hashes });
   }
 
-  /** Reloads whatever changed in the store. Concurrent calls share one reload. */
+  /** A place in this server's hash queue, for a hash that is not a login (e.g. a new password). */
+  hashSlot(lane: string): HashSlot {
+    return { queue: this.hashes, lane, priority: 'clean' };
+  }
+
+  /**
+   * Reloads whatever changed in the store; resolves once every write made before the call is
+   * seen. A call while a reload runs gets the next reload (that one may have read the store
+   * before the caller's write); calls meanwhile share it.
+   */
   refresh(): Promise<void> {
-    this.#refreshing ??= this.#reload().finally(() => {
+    if (this.#refreshing) {
+      this.#followUp ??= this.#refreshing
+        .catch(() => undefined)
+        .then(() => {
+          this.#followUp = undefined;
+          return this.refresh();
+        });
+      return this.#followUp;
+    }
+    this.#refreshing = this.#reload().finally(() => {
       this.#refreshing = undefined;
     });
     return this.#refreshing;
@@ -67,6 +90,7 @@ export class Runtime {
     if (due) await this.#store.advanceKeys(now);
     const revision = await this.#store.revision();
     if (revision === this.#revision && !due) return;
+    const seen = this.#revision;
     this.#revision = revision;
 
     const url = await this.#store.getProxyUrl();
@@ -83,11 +107,24 @@ export class Runtime {
       this.keys = keys;
       this.minter.setKey(keys.active);
     }
-    // Users or roles may have changed: no cached password check or token outlives the change,
-    // and a password reset (e.g. `jwtgate users set NAME --password-stdin`) lifts any throttle.
-    this.passwords.invalidate();
-    this.minter.clear();
-    this.throttle.clear();
+    if (seen !== -1) await this.#forgetChangedUsers(seen);
+  }
+
+  /**
+   * Users changed since `seen` lose their cached password checks (so the next request sees the
+   * change), and a password reset (e.g. `jwtgate users set NAME --password-stdin`) lifts their
+   * throttle; other users keep theirs. Cached tokens need no clearing: they are keyed by name
+   * and roles, and only a current identity reaches them.
+   */
+  async #forgetChangedUsers(seen: number): Promise<void> {
+    const changed = await this.#store.userChangesSince(seen);
+    if (changed === null) {
+      this.passwords.invalidate();
+      this.throttle.clear();
+    } else if (changed.length > 0) {
+      this.passwords.invalidate(changed);
+      this.throttle.forget(changed);
+    }
   }
 
   /** Polls the store for changes made by other processes. */

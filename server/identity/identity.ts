@@ -5,6 +5,8 @@ export interface Identity {
   readonly roles: readonly string[];
   /** How the caller proved it, for logs and policy. */
   readonly via: 'anonymous' | 'basic' | 'bearer' | 'insecure';
+  /** Basic only: the user's password version the check was made against (admin writes re-check it in the store). */
+  readonly passwordVersion?: number;
 }
 
 export const ANONYMOUS_NAME = 'anonymousUser';

@@ -8,11 +8,13 @@
  * above glibc's largest dynamic mmap threshold (32 MiB), so every hash gets fresh pages and gives
  * them back. At N = 2^14 (16 MiB) glibc raises its threshold after the first hash and keeps the
  * 16 MiB in each libuv worker's arena: 64 MiB of resident memory that never returns (measured).
- * At most MAX_CONCURRENT_HASHES run at once, which bounds the transient memory (scrypt is
- * CPU-bound: more at once than cores buys nothing) and leaves a libuv worker for other work.
+ * Hashes run through a HashQueue (hash-queue.ts): at most HASH_CONCURRENCY at once, which bounds
+ * the transient memory (scrypt is CPU-bound: more at once than cores buys nothing) and leaves a
+ * libuv worker for other work; waiting checks are served fairly between clients.
  */
 import { availableParallelism } from 'node:os';
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { HashQueue, type LanePriority } from './hash-queue.js';
 
 const N = 32768;
 const R = 8;
@@ -20,26 +22,27 @@ const P = 1;
 const KEY_LENGTH = 32;
 const SALT_LENGTH = 16;
 
-/** One per core, and at least one of libuv's 4 default workers left for DNS, fs and other crypto. */
-const MAX_CONCURRENT_HASHES = Math.max(1, Math.min(3, availableParallelism()));
-let running = 0;
-const queued: (() => void)[] = [];
+/**
+ * Hashes at once: one per core, at most 3, so that at least one of libuv's 4 default workers
+ * stays free for DNS, fs and other crypto.
+ */
+export const HASH_CONCURRENCY = Math.max(1, Math.min(3, availableParallelism()));
 
-/** Runs `task` when fewer than MAX_CONCURRENT_HASHES hashes are running (first come, first served). */
-async function limited<T>(task: () => Promise<T>): Promise<T> {
-  if (running >= MAX_CONCURRENT_HASHES) await new Promise<void>((resolve) => queued.push(resolve));
-  else running++;
-  try {
-    return await task();
-  } finally {
-    const next = queued.shift();
-    if (next) next();
-    else running--;
-  }
+/** Where a hash waits for its turn: which queue, and the lane (client) and priority in it. */
+export interface HashSlot {
+  queue: HashQueue;
+  lane: string;
+  priority: LanePriority;
 }
 
-function derive(password: string, salt: Buffer, options: ScryptOptions): Promise<Buffer> {
-  return limited(
+/** The process's queue for hashes that name no other (CLI commands, the first-start admin, tests). */
+const localQueue = new HashQueue({ concurrency: HASH_CONCURRENCY, maxWaitMs: 10 * 60_000 });
+export const LOCAL_SLOT: HashSlot = Object.freeze({ queue: localQueue, lane: 'local', priority: 'clean' });
+
+function derive(password: string, salt: Buffer, options: ScryptOptions, slot: HashSlot): Promise<Buffer> {
+  return slot.queue.run(
+    slot.lane,
+    slot.priority,
     () =>
       new Promise<Buffer>((resolve, reject) => {
         scrypt(password.normalize('NFC'), salt, KEY_LENGTH, { ...options, maxmem: 64 * 1024 * 1024 }, (err, key) => (err ? reject(err) : resolve(key)));
@@ -47,9 +50,9 @@ function derive(password: string, salt: Buffer, options: ScryptOptions): Promise
   );
 }
 
-export async function hashPassword(password: string): Promise<string> {
+export async function hashPassword(password: string, slot: HashSlot = LOCAL_SLOT): Promise<string> {
   const salt = randomBytes(SALT_LENGTH);
-  const key = await derive(password, salt, { N, r: R, p: P });
+  const key = await derive(password, salt, { N, r: R, p: P }, slot);
   return `scrypt$${N}$${R}$${P}$${salt.toString('base64url')}$${key.toString('base64url')}`;
 }
 
@@ -65,7 +68,7 @@ export function needsRehash(stored: string): boolean {
   return !stored.startsWith(`scrypt$${N}$${R}$${P}$`);
 }
 
-export async function verifyPassword(password: string, stored: string): Promise<boolean> {
+export async function verifyPassword(password: string, stored: string, slot: HashSlot = LOCAL_SLOT): Promise<boolean> {
   const parts = stored.split('$');
   if (parts.length !== 6 || parts[0] !== 'scrypt') return false;
   const [n, r, p] = [Number(parts[1]), Number(parts[2]), Number(parts[3])];
@@ -73,6 +76,6 @@ export async function verifyPassword(password: string, stored: string): Promise<
   const salt = Buffer.from(parts[4]!, 'base64url');
   const expected = Buffer.from(parts[5]!, 'base64url');
   if (expected.length === 0) return false;
-  const actual = await derive(password, salt, { N: n, r, p });
+  const actual = await derive(password, salt, { N: n, r, p }, slot);
   return actual.length === expected.length && timingSafeEqual(actual, expected);
 }

@@ -9,11 +9,25 @@
  * a sequence would. Further attempts wait (they are not refused) until a check in progress ends:
  * if it failed, the budget shrinks and waiters over it get 429; if it succeeded, the next waiter
  * runs. So many users behind one address (a NAT, the benchmark) all log in, a few at a time.
+ *
+ * Successful checks count too, per user name: a success is cached (basic.ts), so a name that
+ * needs more than SUCCESS_FACTOR × `limit` full checks a minute is someone spending the
+ * gateway's CPU on purpose (e.g. with one valid account), and is refused like a failing one.
+ *
+ * Addresses are counted by client key (client-key.ts): an IPv6 client by its prefix.
  */
-import { isLoopbackAddress } from './loopback.js';
+import { clientKeyOf } from './client-key.js';
+import { isLoopbackAddress } from '../ip-address.js';
+
+/** How an admitted check ended: `error` (the store failed) counts against nobody. */
+export type CheckOutcome = 'failed' | 'succeeded' | 'error';
 
 interface Window {
   failures: number;
+  /** Successful full checks (per-name windows only count them). */
+  successes: number;
+  /** Address windows: the names the failures were against, while few ('many' beyond MAX_NAMES_TRACKED). */
+  failedNames?: Set<string> | 'many';
   /** Checks in progress (reserved, not yet known to fail or succeed). */
   inflight: number;
   resetAt: number;
@@ -28,6 +42,8 @@ export interface LoginThrottleOptions {
   maxWaiting?: number;
   /** How long an attempt waits for checks in progress before it is refused (429), ms. */
   maxWaitMs?: number;
+  /** IPv6 clients are counted by this prefix length (default 64). */
+  ipv6PrefixBits?: number;
   now?: () => number;
 }
 
@@ -35,6 +51,12 @@ export interface LoginThrottleOptions {
 export type Admission = { readonly admitted: true } | { readonly admitted: false; readonly retryAfterSeconds: number };
 
 const ADMITTED: Admission = Object.freeze({ admitted: true });
+
+/** Successful full checks per user name and window: this many times the failure limit. */
+export const SUCCESS_FACTOR = 3;
+
+/** An address that failed against more names than this is not someone who forgot one password. */
+const MAX_NAMES_TRACKED = 4;
 
 interface Waiter {
   name: string;
@@ -54,6 +76,7 @@ export class LoginThrottle {
   readonly #maxWaiting: number;
   readonly #maxWaitMs: number;
   readonly #now: () => number;
+  readonly #ipv6PrefixBits: number;
   readonly #windows = new Map<string, Window>();
   /** Waiting attempts per window key: a release wakes only the attempts that wait on its windows. */
   readonly #waiting = new Map<string, Set<Waiter>>();
@@ -66,11 +89,23 @@ export class LoginThrottle {
     this.#maxWaiting = options.maxWaiting ?? 10_000;
     this.#maxWaitMs = options.maxWaitMs ?? 30_000;
     this.#now = options.now ?? Date.now;
+    this.#ipv6PrefixBits = options.ipv6PrefixBits ?? 64;
+  }
+
+  /** The client an address counts as (its IPv6 prefix); also the password queue's lane. */
+  clientKey(clientAddress: string): string {
+    return clientKeyOf(clientAddress, this.#ipv6PrefixBits);
+  }
+
+  /** True when this client's failure window holds a failure now (the password queue serves it after others). */
+  hasFailures(clientAddress: string): boolean {
+    const w = this.#windows.get(`ip\0${this.clientKey(clientAddress)}`);
+    return w !== undefined && w.resetAt > this.#now() && w.failures > 0;
   }
 
   /** Both windows an attempt counts in (a loopback client's failures still count against the name). */
   #countedKeys(name: string, clientAddress: string): string[] {
-    return [`ip\0${clientAddress}`, `user\0${name}`];
+    return [`ip\0${this.clientKey(clientAddress)}`, `user\0${name}`];
   }
 
   /** The windows that decide an attempt's admission. */
@@ -83,7 +118,7 @@ export class LoginThrottle {
   #window(key: string, now: number): Window {
     let w = this.#windows.get(key);
     if (!w || w.resetAt <= now) {
-      w = { failures: 0, inflight: w?.inflight ?? 0, resetAt: now + this.#windowMs };
+      w = { failures: 0, successes: 0, inflight: w?.inflight ?? 0, resetAt: now + this.#windowMs };
       this.#windows.delete(key);
       if (this.#windows.size >= this.#maxKeys) this.#windows.delete(this.#windows.keys().next().value!);
       this.#windows.set(key, w);
@@ -100,7 +135,7 @@ export class LoginThrottle {
     for (const key of keys) {
       const w = this.#windows.get(key);
       if (!w || w.resetAt <= now) continue;
-      if (w.failures >= this.#limit) wait = Math.max(wait, Math.ceil((w.resetAt - now) / 1000));
+      if (w.failures >= this.#limit || w.successes >= SUCCESS_FACTOR * this.#limit) wait = Math.max(wait, Math.ceil((w.resetAt - now) / 1000));
       else if (w.failures + w.inflight >= this.#limit) busy = true;
     }
     if (wait > 0) return { admitted: false, retryAfterSeconds: wait };
@@ -147,15 +182,24 @@ export class LoginThrottle {
     waiter.resolve(admission);
   }
 
-  /** Ends an admitted attempt; a failed one (wrong password, unknown user) counts against the name and the address. */
-  release(name: string, clientAddress: string, failed: boolean): void {
+  /**
+   * Ends an admitted attempt. A failed one (wrong password, unknown user) counts against the name
+   * and the address; a successful one against the name only.
+   */
+  release(name: string, clientAddress: string, outcome: CheckOutcome): void {
     const now = this.#now();
     const keys = this.#countedKeys(name, clientAddress);
     for (const key of keys) {
       const w = this.#windows.get(key);
       if (!w) continue;
       if (w.inflight > 0) w.inflight--;
-      if (failed) (w.resetAt > now ? w : this.#window(key, now)).failures++;
+      const current = w.resetAt > now ? w : this.#window(key, now);
+      if (outcome === 'failed') {
+        current.failures++;
+        if (key.startsWith('ip\0')) current.failedNames = noteName(current.failedNames, name);
+      } else if (outcome === 'succeeded' && key.startsWith('user\0')) {
+        current.successes++;
+      }
     }
     this.#wake(keys);
   }
@@ -172,12 +216,42 @@ export class LoginThrottle {
     }
   }
 
-  /** Forgets every failure (e.g. after a password reset through the CLI); checks in progress stay counted. */
-  clear(): void {
+  /**
+   * Forgets what was counted against these user names (their password was reset, they were
+   * deleted): their name windows, and the windows of addresses whose failures were all against
+   * them (someone who forgot their password, then had it reset, logs in at once). Checks in
+   * progress stay counted.
+   */
+  forget(names: readonly string[]): void {
+    const forgotten = new Set(names);
+    const keys = names.map((name) => `user\0${name}`);
     for (const [key, w] of this.#windows) {
-      if (w.inflight === 0) this.#windows.delete(key);
-      else w.failures = 0;
+      if (key.startsWith('ip\0') && w.failedNames instanceof Set && [...w.failedNames].every((n) => forgotten.has(n))) keys.push(key);
     }
+    for (const key of keys) this.#reset(key);
+    this.#wake(keys);
+  }
+
+  /** Forgets every window's count; checks in progress stay counted. */
+  clear(): void {
+    for (const key of [...this.#windows.keys()]) this.#reset(key);
     this.#wake();
   }
+
+  #reset(key: string): void {
+    const w = this.#windows.get(key);
+    if (!w) return;
+    if (w.inflight === 0) this.#windows.delete(key);
+    else {
+      w.failures = w.successes = 0;
+      delete w.failedNames;
+    }
+  }
+}
+
+function noteName(names: Set<string> | 'many' | undefined, name: string): Set<string> | 'many' {
+  if (names === 'many') return names;
+  const set = names ?? new Set<string>();
+  set.add(name);
+  return set.size > MAX_NAMES_TRACKED ? 'many' : set;
 }

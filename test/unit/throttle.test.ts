@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { LoginThrottle, type Admission } from '../../server/identity/index.js';
+import { LoginThrottle, SUCCESS_FACTOR, type Admission } from '../../server/identity/index.js';
+
+async function fail(throttle: LoginThrottle, name: string, address: string): Promise<void> {
+  assert.equal((await throttle.acquire(name, address)).admitted, true);
+  throttle.release(name, address, 'failed');
+}
 
 const REMOTE = '203.0.113.7';
 
@@ -19,7 +24,7 @@ describe('LoginThrottle', () => {
     const first = await settled(attempts);
     assert.equal(first.filter((a) => a !== 'waiting' && a.admitted).length, 3);
     assert.equal(first.filter((a) => a === 'waiting').length, 17);
-    for (let i = 0; i < 3; i++) throttle.release('carl', REMOTE, true);
+    for (let i = 0; i < 3; i++) throttle.release('carl', REMOTE, 'failed');
     const rest = await Promise.all(attempts.slice(3));
     assert.ok(rest.every((a) => !a.admitted && a.retryAfterSeconds === 60), JSON.stringify(rest));
     now.t = 60_000;
@@ -33,7 +38,7 @@ describe('LoginThrottle', () => {
     for (let round = 0; round < 50 && admitted < 50; round++) {
       const now = (await settled(attempts)).filter((a) => a !== 'waiting' && a.admitted).length;
       assert.ok(now - admitted <= 2, 'never more than the budget at once');
-      for (let i = admitted; i < now; i++) throttle.release(`user${i}`, REMOTE, false);
+      for (let i = admitted; i < now; i++) throttle.release(`user${i}`, REMOTE, 'succeeded');
       admitted = now;
     }
     assert.equal(admitted, 50);
@@ -43,7 +48,7 @@ describe('LoginThrottle', () => {
     const throttle = new LoginThrottle({ limit: 2 });
     for (const ip of ['198.51.100.1', '198.51.100.2']) {
       assert.equal((await throttle.acquire('bob', ip)).admitted, true);
-      throttle.release('bob', ip, true);
+      throttle.release('bob', ip, 'failed');
     }
     assert.equal((await throttle.acquire('bob', '198.51.100.3')).admitted, false, 'the name is spent');
     assert.equal((await throttle.acquire('bob', '127.0.0.1')).admitted, true, 'the local operator is not locked out');
@@ -53,7 +58,7 @@ describe('LoginThrottle', () => {
     const throttle = new LoginThrottle({ limit: 1 });
     assert.equal((await throttle.acquire('dora', REMOTE)).admitted, true);
     const waiting = throttle.acquire('dora', REMOTE);
-    throttle.release('dora', REMOTE, true);
+    throttle.release('dora', REMOTE, 'failed');
     assert.equal((await waiting).admitted, false);
     throttle.clear();
     assert.equal((await throttle.acquire('dora', REMOTE)).admitted, true);
@@ -87,9 +92,51 @@ describe('LoginThrottle', () => {
     const other = throttle.acquire('hal', '198.51.100.8');
     const blocked = throttle.acquire('gus', '198.51.100.7');
     assert.equal((await other).admitted, true, 'another name and address: not blocked');
-    throttle.release('hal', '198.51.100.8', false);
+    throttle.release('hal', '198.51.100.8', 'succeeded');
     assert.equal((await settled([blocked]))[0], 'waiting', 'still waits for gus');
-    throttle.release('gus', '198.51.100.9', false);
+    throttle.release('gus', '198.51.100.9', 'succeeded');
     assert.equal((await blocked).admitted, true);
+  });
+
+  it('an IPv6 /64 is one client (one budget); an IPv4-mapped address is its IPv4 address', async () => {
+    const throttle = new LoginThrottle({ limit: 2 });
+    await fail(throttle, 'a', '2001:db8:1:2::1');
+    await fail(throttle, 'b', '2001:db8:1:2:ffff:ffff:ffff:fffe');
+    assert.deepEqual(await throttle.acquire('c', '2001:0db8:0001:0002:0000:0000:0000:0099'), { admitted: false, retryAfterSeconds: 60 }, 'same /64, another spelling');
+    assert.equal((await throttle.acquire('c', '2001:db8:1:3::1')).admitted, true, 'the next /64 has its own budget');
+    const wide = new LoginThrottle({ limit: 1, ipv6PrefixBits: 48 });
+    await fail(wide, 'a', '2001:db8:1:2::1');
+    assert.equal((await wide.acquire('b', '2001:db8:1:ffff::1')).admitted, false, '--ipv6-prefix 48 counts the /48');
+    const v4 = new LoginThrottle({ limit: 1 });
+    await fail(v4, 'a', '::ffff:198.51.100.20');
+    assert.equal((await v4.acquire('b', '198.51.100.20')).admitted, false);
+    assert.equal(v4.hasFailures('198.51.100.20'), true);
+    assert.equal(v4.hasFailures('198.51.100.21'), false);
+  });
+
+  it('successful full checks are rate-limited per name too (SUCCESS_FACTOR × limit a window)', async () => {
+    const throttle = new LoginThrottle({ limit: 2 });
+    for (let i = 0; i < SUCCESS_FACTOR * 2; i++) {
+      assert.equal((await throttle.acquire('eve', REMOTE)).admitted, true, `check ${i}`);
+      throttle.release('eve', REMOTE, 'succeeded');
+    }
+    assert.equal((await throttle.acquire('eve', REMOTE)).admitted, false);
+    assert.equal((await throttle.acquire('other', REMOTE)).admitted, true, 'successes do not spend the address budget');
+    throttle.forget(['eve']);
+    assert.equal((await throttle.acquire('eve', REMOTE)).admitted, true, 'a password reset (forget) lifts it');
+  });
+
+  it('forget(names) lifts the address windows whose failures were all against those names, not the others', async () => {
+    const throttle = new LoginThrottle({ limit: 3 });
+    await fail(throttle, 'admin', '203.0.113.60');
+    await fail(throttle, 'admin', '203.0.113.60');
+    await fail(throttle, 'admin', '203.0.113.60');
+    await fail(throttle, 'other', '203.0.113.61');
+    await fail(throttle, 'other', '203.0.113.61');
+    await fail(throttle, 'x', '203.0.113.61');
+    assert.equal((await throttle.acquire('y', '203.0.113.60')).admitted, false);
+    throttle.forget(['admin']);
+    assert.equal((await throttle.acquire('admin', '203.0.113.60')).admitted, true, 'only forgot admin\'s password');
+    assert.equal((await throttle.acquire('z', '203.0.113.61')).admitted, false, 'guessed other names');
   });
 });
