@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { ConfigError } from './errors.js';
-import { isLoopbackAddress } from './identity/loopback.js';
+import { isLoopbackAddress } from './ip-address.js';
 import { parseTrustProxy, type TrustProxy } from './proxy/trust-proxy.js';
 
 export interface Config {
@@ -35,6 +35,16 @@ export interface Config {
   maxBodyBytes: number;
   /** Failed logins per minute per user name and per client address before 429. */
   maxLoginFailures: number;
+  /** Longest wait of a password check for its turn in the hash queue, ms; 503 after it. */
+  loginMaxWaitMs: number;
+  /** IPv6 clients count as one per prefix of this length (throttle, hash queue, tunnels). */
+  ipv6PrefixBits: number;
+  /** A WebSocket tunnel with no traffic either way for this long is closed, ms. */
+  tunnelIdleTimeoutMs: number;
+  /** Open WebSocket tunnels at most, in all. */
+  maxTunnels: number;
+  /** Open WebSocket tunnels at most per client (address, IPv6 prefix). */
+  maxTunnelsPerClient: number;
   /** JSON-lines audit log of admin changes. */
   auditLogFile: string;
   /** Lifetime of minted tokens, seconds. */
@@ -87,6 +97,11 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'keepAliveTimeoutMs', flag: '--keep-alive-timeout <seconds>', env: 'JWTGATE_KEEP_ALIVE_TIMEOUT', description: 'idle keep-alive time between two requests on a connection', defaultText: '5' },
   { key: 'maxBodyBytes', flag: '--max-body-size <bytes>', env: 'JWTGATE_MAX_BODY_SIZE', description: 'largest proxied request body, 413 beyond; 0 = no limit', defaultText: '0' },
   { key: 'maxLoginFailures', flag: '--max-login-failures <n>', env: 'JWTGATE_MAX_LOGIN_FAILURES', description: 'failed logins per minute per user name and per client address before 429', defaultText: '10' },
+  { key: 'loginMaxWaitMs', flag: '--login-max-wait <seconds>', env: 'JWTGATE_LOGIN_MAX_WAIT', description: 'longest wait of a password check for a free hashing slot; 503 with Retry-After after it', defaultText: '5' },
+  { key: 'ipv6PrefixBits', flag: '--ipv6-prefix <bits>', env: 'JWTGATE_IPV6_PREFIX', description: 'IPv6 clients count as one per prefix of this length (login throttle, password queue, tunnel limits)', defaultText: '64' },
+  { key: 'tunnelIdleTimeoutMs', flag: '--tunnel-idle-timeout <seconds>', env: 'JWTGATE_TUNNEL_IDLE_TIMEOUT', description: 'close a WebSocket tunnel with no traffic either way for this long', defaultText: '300' },
+  { key: 'maxTunnels', flag: '--max-tunnels <n>', env: 'JWTGATE_MAX_TUNNELS', description: 'open WebSocket tunnels at most; further upgrades get 503', defaultText: '1000' },
+  { key: 'maxTunnelsPerClient', flag: '--max-tunnels-per-client <n>', env: 'JWTGATE_MAX_TUNNELS_PER_CLIENT', description: 'open WebSocket tunnels at most per client address (IPv6: per --ipv6-prefix); further upgrades get 503', defaultText: '32' },
   { key: 'auditLogFile', flag: '--audit-log <file>', env: 'JWTGATE_AUDIT_LOG', description: 'JSON-lines audit log of admin changes (API and CLI)', defaultText: '<data-dir>/audit.log' },
   { key: 'tokenTtlSeconds', flag: '--token-ttl <seconds>', env: 'JWTGATE_TOKEN_TTL', description: 'lifetime of minted tokens (exp - iat)', defaultText: '300' },
   { key: 'issuer', flag: '--issuer <url>', env: 'JWTGATE_ISSUER', description: 'iss claim of minted tokens', defaultText: 'jwtgate' },
@@ -212,6 +227,11 @@ export function loadConfig(flags: Flags, env: Env = processEnv()): Config {
   const keepAliveTimeoutMs = int('keepAliveTimeoutMs', 5, 1, 600) * 1000;
   const maxBodyBytes = int('maxBodyBytes', 0, 0, Number.MAX_SAFE_INTEGER);
   const maxLoginFailures = int('maxLoginFailures', 10, 1, 100_000);
+  const loginMaxWaitMs = int('loginMaxWaitMs', 5, 1, 600) * 1000;
+  const ipv6PrefixBits = int('ipv6PrefixBits', 64, 16, 128);
+  const tunnelIdleTimeoutMs = int('tunnelIdleTimeoutMs', 300, 1, 86_400) * 1000;
+  const maxTunnels = int('maxTunnels', 1000, 1, 1_000_000);
+  const maxTunnelsPerClient = int('maxTunnelsPerClient', 32, 1, 1_000_000);
   const auditLogRaw = str('auditLogFile', '');
 
   if (problems.length > 0) throw new ConfigError(problems);
@@ -229,6 +249,11 @@ export function loadConfig(flags: Flags, env: Env = processEnv()): Config {
     keepAliveTimeoutMs,
     maxBodyBytes,
     maxLoginFailures,
+    loginMaxWaitMs,
+    ipv6PrefixBits,
+    tunnelIdleTimeoutMs,
+    maxTunnels,
+    maxTunnelsPerClient,
     auditLogFile: auditLogRaw === '' ? path.join(path.resolve(dataDirRaw), 'audit.log') : path.resolve(auditLogRaw),
     tokenTtlSeconds,
     issuer,

@@ -5,16 +5,16 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Express } from 'express';
 import type { Config } from './config.js';
-import { BadRequestError, LoopDetectedError, MethodNotAllowedError, NotFoundError, ProxyDisabledError } from './errors.js';
+import { BadRequestError, BusyError, LoopDetectedError, MethodNotAllowedError, NotFoundError, ProxyDisabledError } from './errors.js';
 import { identifyRequest, knownIdentity, type Identity } from './identity/index.js';
 import type { Logger } from './log.js';
 import type { Duplex } from 'node:stream';
-import { createGcPacer, createUpgradeForwarder, GC_EVERY_BYTES, minorGc, forwardedOf, Forwarder, hasLooped, isProxyPath, refuseUpgrade, requestBody, upstreamPath, upstreamRequestHeaders, type GatewayHeaders, type TargetUrl } from './proxy/index.js';
+import { overridesToTrace, TunnelLimits, createGcPacer, createUpgradeForwarder, GC_EVERY_BYTES, minorGc, forwardedOf, Forwarder, hasLooped, isProxyPath, refuseUpgrade, requestBody, upstreamPath, upstreamRequestHeaders, type GatewayHeaders, type TargetUrl } from './proxy/index.js';
 import { sendError } from './respond.js';
 import type { Runtime } from './runtime.js';
 
 export interface HttpServerDeps {
-  config: Pick<Config, 'insecure' | 'upstreamTimeoutMs' | 'trustProxy' | 'publicUrl' | 'maxBodyBytes' | 'maxHeaderSize'>;
+  config: Pick<Config, 'insecure' | 'upstreamTimeoutMs' | 'trustProxy' | 'publicUrl' | 'maxBodyBytes' | 'maxHeaderSize' | 'tunnelIdleTimeoutMs' | 'maxTunnels' | 'maxTunnelsPerClient'>;
   runtime: Runtime;
   app: Express;
   log: Logger;
@@ -40,7 +40,12 @@ export function createHttpServer(deps: HttpServerDeps): GatewayHttpServer {
   const passwords = runtime.passwords;
   const ownVia = `1.1 ${viaName}`;
 
-  const upgrades = createUpgradeForwarder({ timeoutMs: config.upstreamTimeoutMs, onError: (err) => log.warn({ err: err.message }, 'WebSocket upstream failed') });
+  const upgrades = createUpgradeForwarder({
+    timeoutMs: config.upstreamTimeoutMs,
+    idleTimeoutMs: config.tunnelIdleTimeoutMs,
+    limits: new TunnelLimits({ max: config.maxTunnels, maxPerClient: config.maxTunnelsPerClient }),
+    onError: (err) => log.warn({ err: err.message }, 'WebSocket upstream failed'),
+  });
   const upgradedSockets = new Set<Duplex>();
 
   interface Prepared {
@@ -49,10 +54,20 @@ export function createHttpServer(deps: HttpServerDeps): GatewayHttpServer {
     own: GatewayHeaders;
   }
 
-  /** `prepareNow`, waiting for a password check or a signature when needed. */
+  /**
+   * `prepareNow`, waiting for a password check or a signature when needed. A change to the
+   * caller's user seen while the token was signed voids the identity: ask again, so that the
+   * request never goes out with roles the user no longer has.
+   */
   async function prepare(req: IncomingMessage): Promise<Prepared> {
-    // With the slow parts given, prepareNow never answers undefined.
-    return prepareNow(req) ?? prepareNow(req, await slowParts(req))!;
+    const ready = prepareNow(req);
+    if (ready) return ready;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const slow = await slowParts(req);
+      // With the slow parts given, prepareNow never answers undefined.
+      if (passwords.isCurrent(slow.identity)) return prepareNow(req, slow)!;
+    }
+    throw new BusyError('the user changed while this request was being authenticated; try again', 1);
   }
 
   /** The parts that may need a password check (scrypt) or a signature: identity and token. */
@@ -70,8 +85,10 @@ export function createHttpServer(deps: HttpServerDeps): GatewayHttpServer {
    */
   function prepareNow(req: IncomingMessage, slow: { identity: Identity; token: string } | null = null): Prepared | undefined {
     const target = runtime.target ?? throwDisabled();
-    // TRACE would make the upstream echo the request, minted token included, back to the client.
+    // TRACE would make the upstream echo the request, minted token included, back to the client;
+    // so would a method override naming it, at an upstream that honours overrides.
     if (req.method === 'TRACE') throw new MethodNotAllowedError('TRACE is not proxied');
+    if (overridesToTrace(req)) throw new MethodNotAllowedError('a method override naming TRACE or TRACK is not proxied');
     const incomingVia = req.headers.via;
     if (hasLooped(incomingVia, viaName)) throw new LoopDetectedError('this request already went through this gateway: the proxy target points back at it');
     let token = slow?.token;
@@ -120,7 +137,8 @@ export function createHttpServer(deps: HttpServerDeps): GatewayHttpServer {
   async function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     if (!isProxyPath(req.url ?? '')) throw new NotFoundError('upgrades are proxied under /proxy only');
     const { target, path, own } = await prepare(req);
-    upgrades.forward(req, socket, head, { origin: target.origin, path, own });
+    const clientKey = runtime.throttle.clientKey(forwardedOf(req, config.trustProxy, config.publicUrl).clientAddress);
+    upgrades.forward(req, socket, head, { origin: target.origin, path, own, clientKey });
   }
 
   // Check header/idle deadlines every second (Node's default is 30 s, too coarse for slow-loris).
@@ -133,6 +151,13 @@ export function createHttpServer(deps: HttpServerDeps): GatewayHttpServer {
     if (url[0] !== '/') {
       // Absolute-form (`GET http://host/... HTTP/1.1`) or `*`: this is not a forward proxy.
       sendError(res, new BadRequestError('the request target must be an absolute path'), 'json', log);
+      return;
+    }
+    // Our own Via on /api, /admin or anything else: the target points back at this gateway under
+    // some spelling the admin check could not see. Refused on every route, not only /proxy, so
+    // a proxied request never reaches the gateway's own API with a minted token.
+    if (hasLooped(req.headers.via, viaName)) {
+      sendError(res, new LoopDetectedError('this request came through this gateway: the proxy target points back at it'), 'json', log);
       return;
     }
     app(req, res);

@@ -10,11 +10,11 @@ import { requireRole } from '../policy.js';
 import { isSelfTarget, parseTargetUrl, type SelfAddress } from '../proxy/index.js';
 import type { Runtime } from '../runtime.js';
 import type { Store } from '../store/index.js';
-import { publicUser, removeUser, saveUser } from '../users.js';
+import { actorOf, publicUser, removeUser, saveUser } from '../users.js';
 
 export interface AdminDeps {
   store: Store;
-  runtime: Pick<Runtime, 'refresh'>;
+  runtime: Pick<Runtime, 'refresh' | 'hashSlot'>;
   config: Pick<Config, 'minPasswordLength' | 'tokenTtlSeconds' | 'jwksMaxAgeSeconds' | 'keyEncryptionKey'>;
   authenticate: RequestHandler;
   log: Pick<Logger, 'info'>;
@@ -46,8 +46,17 @@ function objectBody(req: Request, allowed: readonly string[]): Record<string, un
 export function createAdminRouter(deps: AdminDeps): Router {
   const { store, runtime, config, log, audit } = deps;
   const actor = (req: Request) => req.identity?.name ?? 'unknown';
+  /** The store-checked administrator of this request (writes re-check it in their own transaction). */
+  const admin = (req: Request) => actorOf(req.identity);
   const router = Router();
   router.use(deps.authenticate, requireRole(ROLE_ADMIN), requireJson, express.json({ limit: '64kb', strict: true }));
+  // The credentials were checked before the body was read, which may have taken long: the
+  // administrator must still be one now (reads too; writes check again in their transaction).
+  router.use(async (req, _res, next) => {
+    const current = admin(req);
+    if (current) await store.checkActor(current);
+    next();
+  });
 
   router.get('/proxy', async (_req, res) => {
     res.json({ url: await store.getProxyUrl() });
@@ -58,11 +67,11 @@ export function createAdminRouter(deps: AdminDeps): Router {
     if (!('url' in body)) throw new InvalidInputError('missing field url (a URL, or null to disable the proxy)');
     const target = body['url'] === null ? null : parseTargetUrl(body['url']);
     const self = deps.self();
-    if (target && isSelfTarget(target, { port: self.port, names: [...self.names, req.hostname ?? ''] })) {
+    if (target && (await isSelfTarget(target, { port: self.port, names: [...self.names, req.hostname ?? ''] }))) {
       throw new InvalidTargetUrlError('url points at this gateway itself: requests would loop');
     }
     const url = target?.href ?? null;
-    await store.setProxyUrl(url);
+    await store.setProxyUrl(url, { actor: admin(req) });
     audit.record({ actor: actor(req), action: url === null ? 'proxy.disable' : 'proxy.set', target: url });
     await runtime.refresh();
     log.info({ actor: actor(req), action: 'proxy.set', url }, 'proxy target changed');
@@ -75,7 +84,7 @@ export function createAdminRouter(deps: AdminDeps): Router {
 
   router.put('/users/:name', async (req, res) => {
     const body = objectBody(req, ['password', 'roles']);
-    const { created, user } = await saveUser(store, req.params['name'], body, config);
+    const { created, user } = await saveUser(store, req.params['name'], body, config, { actor: admin(req), hashSlot: runtime.hashSlot(`admin\0${actor(req)}`) });
     const action = created ? 'user.create' : 'user.update';
     audit.record({ actor: actor(req), action, target: user.name, details: { roles: user.roles, passwordChanged: body['password'] !== undefined } });
     await runtime.refresh();
@@ -85,7 +94,7 @@ export function createAdminRouter(deps: AdminDeps): Router {
 
   router.delete('/users/:name', async (req, res) => {
     const name = req.params['name'] ?? '';
-    await removeUser(store, name);
+    await removeUser(store, name, { actor: admin(req) });
     audit.record({ actor: actor(req), action: 'user.delete', target: name });
     await runtime.refresh();
     log.info({ actor: actor(req), action: 'user.delete', target: name }, 'user deleted');

@@ -30,8 +30,15 @@ export interface GatewayHeaders {
   via: string;
 }
 
-/** Flat [name, value, ...] list as undici accepts it, preserving the client's order and repeats. */
-export function upstreamRequestHeaders(rawHeaders: readonly string[], connection: string | string[] | undefined, own: GatewayHeaders): string[] {
+/** Framing of a request body: a WebSocket handshake has none, so they never go with one. */
+const BODY_FRAMING = new Set(['content-length', 'transfer-encoding']);
+
+/**
+ * Flat [name, value, ...] list as undici accepts it, preserving the client's order and repeats.
+ * The one header policy of both paths: plain requests and WebSocket handshakes (`upgrade`),
+ * which also lose any body framing and get their own Connection/Upgrade pair.
+ */
+export function upstreamRequestHeaders(rawHeaders: readonly string[], connection: string | string[] | undefined, own: GatewayHeaders, options: { upgrade?: boolean } = {}): string[] {
   const listed = connectionTokens(connection);
   const out: string[] = [];
   for (let i = 0; i < rawHeaders.length; i += 2) {
@@ -40,8 +47,10 @@ export function upstreamRequestHeaders(rawHeaders: readonly string[], connection
     // Names with "_" are dropped (as nginx does): CGI/WSGI servers read X_Forwarded_Host as X-Forwarded-Host.
     if (HOP_BY_HOP.has(lower) || GATEWAY_OWNED.has(lower) || lower.startsWith('x-forwarded') || lower.includes('_')) continue;
     if (listed?.has(lower)) continue;
+    if (options.upgrade && BODY_FRAMING.has(lower)) continue;
     out.push(name, rawHeaders[i + 1]!);
   }
+  if (options.upgrade) out.push('connection', 'Upgrade', 'upgrade', 'websocket');
   out.push(
     'authorization', own.authorization,
     'x-forwarded-proto', own.forwardedProto,

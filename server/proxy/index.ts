@@ -1,5 +1,5 @@
 export { parseTargetUrl, MAX_TARGET_URL_LENGTH, type TargetUrl } from './target-url.js';
-export { isProxyPath, upstreamPath, hasDotSegment, PROXY_PREFIX } from './forward-path.js';
+export { isProxyPath, upstreamPath, leavesBase, PROXY_PREFIX } from './forward-path.js';
 export { upstreamRequestHeaders, clientResponseHeaders, type GatewayHeaders } from './headers.js';
 export { Forwarder, type ForwarderOptions, type ForwardRequest } from './forwarder.js';
 export { upstreamError } from './status-code.js';
@@ -8,3 +8,5 @@ export { isSelfTarget, viaName, hasLooped, type SelfAddress } from './self-targe
 export { requestBody, hasBody } from './request-body.js';
 export { createGcPacer, minorGc, GC_EVERY_BYTES, type GcPacer } from './gc-pacer.js';
 export { createUpgradeForwarder, refuseUpgrade, type UpgradeForwarder } from './websocket.js';
+export { overridesToTrace, METHOD_OVERRIDE_HEADERS } from './method-override.js';
+export { TunnelLimits, type TunnelLimitsOptions } from './tunnel-limits.js';

@@ -1,9 +1,14 @@
 /**
  * A target that is the gateway itself would loop forever: refused when set through the admin
- * API (by host and port), and caught at run time by the Via header (508) for anything a host
- * name hides (DNS aliases, a target set through the CLI).
+ * API (by port and by address: every spelling of loopback, "this host" and the host's own
+ * interface addresses, and whatever a host name resolves to), and caught at run time by the Via
+ * header (508, on every route) for anything that hides it (a DNS change, a target set through
+ * the CLI, another gateway of the same deployment).
  */
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
 import os from 'node:os';
+import { canonicalAddress, isLoopbackAddress, isUnspecifiedAddress } from '../ip-address.js';
 import type { TargetUrl } from './target-url.js';
 
 export interface SelfAddress {
@@ -12,21 +17,45 @@ export interface SelfAddress {
   names: readonly string[];
 }
 
-function localNames(): Set<string> {
-  const names = new Set(['localhost', '0.0.0.0', '::', '::1', os.hostname().toLowerCase()]);
-  for (const list of Object.values(os.networkInterfaces())) for (const nic of list ?? []) names.add(nic.address.toLowerCase());
-  return names;
+/** How long the admin API waits for DNS when it checks a target host name, ms. */
+const LOOKUP_TIMEOUT_MS = 2000;
+
+function localAddresses(): Set<string> {
+  const addresses = new Set<string>();
+  for (const list of Object.values(os.networkInterfaces())) for (const nic of list ?? []) addresses.add(canonicalAddress(nic.address));
+  return addresses;
 }
 
-export function isSelfTarget(target: TargetUrl, self: SelfAddress): boolean {
+/** The addresses a host name resolves to; none when it does not resolve in time (the Via check still applies). */
+async function resolve(host: string): Promise<string[]> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never[]>((done) => {
+    timer = setTimeout(() => done([]), LOOKUP_TIMEOUT_MS);
+  });
+  try {
+    const found = lookup(host, { all: true, verbatim: true }).then((list) => list.map((entry) => entry.address), () => []);
+    return await Promise.race([found, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function isOwnAddress(address: string, own: Set<string>): boolean {
+  return isLoopbackAddress(address) || isUnspecifiedAddress(address) || own.has(canonicalAddress(address));
+}
+
+export async function isSelfTarget(target: TargetUrl, self: SelfAddress): Promise<boolean> {
+  // The WHATWG parser already spells IPv4 in dotted form (127.1, 2130706433, 0x7f.1 → 127.0.0.1).
   const url = new URL(target.origin);
   const port = url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port);
   if (port !== self.port) return false;
   const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  if (host.startsWith('127.') || host.endsWith('.localhost')) return true;
-  const names = localNames();
-  for (const name of self.names) names.add(name.replace(/^\[|\]$/g, '').toLowerCase());
-  return names.has(host);
+  if (host === 'localhost' || host.endsWith('.localhost') || host === os.hostname().toLowerCase()) return true;
+  if (self.names.some((name) => name.replace(/^\[|\]$/g, '').toLowerCase() === host)) return true;
+  const own = localAddresses();
+  for (const name of self.names) if (isIP(name.replace(/^\[|\]$/g, ''))) own.add(canonicalAddress(name.replace(/^\[|\]$/g, '')));
+  const addresses = isIP(host) ? [host] : await resolve(host);
+  return addresses.some((address) => isOwnAddress(address, own));
 }
 
 /** The Via pseudonym of this deployment; a request already carrying it has looped. */

@@ -257,6 +257,55 @@ describe('security: requests cannot escape the target or smuggle', () => {
     assert.equal(res!.status, 508);
     await adminJson(gateway, 'PUT', '/admin/proxy', { url: `${upstream.url}/base` });
   });
+
+  it('refuses every spelling of its own address as a target: IPv4-mapped, short and integer IPv4, unspecified, host names', async () => {
+    const port = gateway.port;
+    for (const url of [`http://[::ffff:127.0.0.1]:${port}`, `http://127.1:${port}`, `http://0.0.0.0:${port}`, `http://2130706433:${port}/api`, `http://0x7f000001:${port}`, `http://[::]:${port}`, `http://[0:0:0:0:0:0:0:1]:${port}`, `http://[::ffff:7f00:1]:${port}`, `http://127.0.0.2:${port}`, `http://LOCALHOST:${port}`, `http://foo.localhost:${port}`]) {
+      const res = await adminJson(gateway, 'PUT', '/admin/proxy', { url });
+      assert.equal(res.status, 400, url);
+      assert.equal((res.body as { code: string }).code, 'ERR_INVALID_TARGET_URL', url);
+    }
+    assert.equal((await adminJson(gateway, 'PUT', '/admin/proxy', { url: `http://127.0.0.1:${port + 1 === 65536 ? 1 : port + 1}` })).status, 200, 'another port is someone else');
+    await adminJson(gateway, 'PUT', '/admin/proxy', { url: `${upstream.url}/base` });
+  });
+
+  it('a request carrying this gateway\'s Via is refused on every route (508), so a target on its own /api loops nowhere', async () => {
+    const { body } = await adminJson(gateway, 'GET', '/admin/proxy');
+    assert.ok(body);
+    const via = String(upstream.requests.at(-1)?.headers.via ?? (await (async () => {
+      await fetch(`${gateway.url}/proxy/x`);
+      return upstream.requests.at(-1)!.headers.via;
+    })()));
+    for (const path of ['/api/whoami', '/admin/users', '/healthz', '/.well-known/jwks.json']) {
+      const res = await fetch(`${gateway.url}${path}`, { headers: { via, authorization: gateway.adminAuth } });
+      assert.equal(res.status, 508, path);
+    }
+  });
+
+  it('refuses method overrides naming TRACE or TRACK (405) and forwards the others', async () => {
+    const before = upstream.requests.length;
+    for (const [name, value] of [['x-http-method-override', 'TRACE'], ['X-HTTP-Method', 'trace'], ['x-method-override', 'Track'], ['x-http-method-override', 'GET, TRACE']]) {
+      const res = await fetch(`${gateway.url}/proxy/x`, { method: 'POST', headers: { [name]: value } });
+      assert.equal(res.status, 405, `${name}: ${value}`);
+    }
+    for (const query of ['_method=TRACE', '_METHOD=trace', '%5fmethod=TRACE', '_method=%54RACE', 'a=1&_method=track']) {
+      assert.equal((await fetch(`${gateway.url}/proxy/x?${query}`, { method: 'POST' })).status, 405, query);
+    }
+    assert.equal(upstream.requests.length, before, 'none reached the upstream');
+    assert.equal((await fetch(`${gateway.url}/proxy/x`, { method: 'POST', headers: { 'x-http-method-override': 'PATCH' } })).status, 200);
+    assert.equal(upstream.requests.at(-1)!.headers['x-http-method-override'], 'PATCH');
+    assert.equal((await fetch(`${gateway.url}/proxy/x?_method=DELETE&trace=1`)).status, 200);
+  });
+
+  it('refuses, over raw TCP, decoded characters that URL parsers drop or cut at (the review\'s paths); none reaches the upstream', async () => {
+    const before = upstream.requests.length;
+    for (const path of ['/proxy/..%09/secret', '/proxy/.%09./secret', '/proxy/%2e%2e%0a/secret', '/proxy/..%3f/secret', '/proxy/..%23/secret', '/proxy/..%0d%0a/secret', '/proxy/..%00/secret', '/proxy/%2e%2e%2509/secret']) {
+      const answer = await rawRequest(gateway.port, `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+      assert.match(answer, /^HTTP\/1\.1 400 /, path);
+      assert.ok(answer.includes('base path'), answer);
+    }
+    assert.equal(upstream.requests.length, before);
+  });
 });
 
 describe('security: credentials resist guessing', () => {

@@ -105,3 +105,103 @@ describe('WebSocket: bounded shutdown', () => {
     }
   });
 });
+
+/** A raw WebSocket handshake from `localAddress`, kept open; resolves with the socket and the first bytes of the answer. */
+function openTunnel(port: number, options: { path?: string; extra?: string; localAddress?: string } = {}): Promise<{ socket: import('node:net').Socket; head: string }> {
+  return import('node:net').then(
+    (net) =>
+      new Promise((resolve, reject) => {
+        const socket = net.connect({ port, host: '127.0.0.1', localAddress: options.localAddress ?? '127.0.0.1' }, () =>
+          socket.write(`GET ${options.path ?? '/proxy/ws'} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n${options.extra ?? ''}\r\n`),
+        );
+        socket.on('error', reject);
+        socket.once('data', (d: Buffer) => resolve({ socket, head: d.toString('latin1') }));
+      }),
+  );
+}
+
+describe('WebSocket: one header policy, correct framing, bounded tunnels', () => {
+  let gateway: TestGateway;
+  let upstream: Awaited<ReturnType<typeof startWsUpstream>>;
+  let plain: http.Server;
+  before(async () => {
+    gateway = await startGateway({ args: ['--tunnel-idle-timeout', '1', '--max-tunnels', '4', '--max-tunnels-per-client', '2'] });
+    upstream = await startWsUpstream();
+    // An upstream that answers every upgrade with a plain, chunked 200.
+    plain = http.createServer((_req, res) => {
+      res.write('pl');
+      res.end('ain');
+    });
+    plain.on('upgrade', (_req, socket) => {
+      socket.end('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\nX-Upstream: yes\r\n\r\n2\r\npl\r\n3\r\nain\r\n0\r\n\r\n');
+    });
+    await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
+    await adminJson(gateway, 'PUT', '/admin/proxy', { url: `http://127.0.0.1:${upstream.port}` });
+  });
+  after(async () => {
+    for (const socket of upstream?.sockets ?? []) socket.destroy();
+    upstream?.server.close();
+    plain?.closeAllConnections();
+    plain?.close();
+    await gateway?.stop();
+  });
+
+  it('strips headers listed in Connection and any body framing, as on a plain request', async () => {
+    const { socket, head } = await openTunnel(gateway.port, { extra: 'Connection: Upgrade, X-Secret\r\nX-Secret: s3cr3t\r\nContent-Length: 0\r\nX-Kept: yes\r\n' });
+    socket.destroy();
+    assert.match(head, /^HTTP\/1\.1 101 /);
+    const seen = upstream.seen.at(-1)!;
+    assert.equal(seen['x-secret'], undefined, 'listed in Connection: hop-by-hop');
+    assert.equal(seen['content-length'], undefined, 'a handshake has no body');
+    assert.equal(seen['x-kept'], 'yes');
+    assert.equal(String(seen.connection).toLowerCase(), 'upgrade');
+  });
+
+  it('refuses a handshake that announces a body (400), before the upstream sees it', async () => {
+    const before = upstream.seen.length;
+    const answer = await rawRequest(gateway.port, 'GET /proxy/ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nContent-Length: 5\r\n\r\nhello');
+    assert.match(answer, /^HTTP\/1\.1 400 /);
+    assert.equal(upstream.seen.length, before);
+  });
+
+  it('relays a non-101 answer as a well-framed response (no Transfer-Encoding over a de-chunked body), then closes', async () => {
+    await adminJson(gateway, 'PUT', '/admin/proxy', { url: `http://127.0.0.1:${(plain.address() as AddressInfo).port}` });
+    try {
+      const answer = await rawRequest(gateway.port, 'GET /proxy/ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n');
+      const [headText, body] = answer.split('\r\n\r\n');
+      assert.match(headText!, /^HTTP\/1\.1 200 /);
+      assert.doesNotMatch(headText!, /transfer-encoding/i);
+      assert.match(headText!, /\r\nx-upstream: yes/i);
+      assert.match(headText!, /\r\nconnection: close/i);
+      assert.equal(body, 'plain', 'the body as the upstream meant it, ended by the close');
+    } finally {
+      await adminJson(gateway, 'PUT', '/admin/proxy', { url: `http://127.0.0.1:${upstream.port}` });
+    }
+  });
+
+  it('closes a tunnel idle for --tunnel-idle-timeout', async () => {
+    const { socket, head } = await openTunnel(gateway.port, { localAddress: '127.0.8.1' });
+    assert.match(head, /^HTTP\/1\.1 101 /);
+    const started = Date.now();
+    await new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    const idle = Date.now() - started;
+    assert.ok(idle >= 700 && idle < 4000, `closed after ${idle} ms`);
+  });
+
+  it('caps tunnels per client (--max-tunnels-per-client) and in all (--max-tunnels): 503 with Retry-After, freed when one closes', async () => {
+    const open = [await openTunnel(gateway.port, { localAddress: '127.0.9.1' }), await openTunnel(gateway.port, { localAddress: '127.0.9.1' })];
+    assert.ok(open.every((t) => t.head.startsWith('HTTP/1.1 101 ')));
+    const third = await openTunnel(gateway.port, { localAddress: '127.0.9.1' });
+    assert.match(third.head, /^HTTP\/1\.1 503 /);
+    assert.match(third.head, /retry-after: 5/i);
+    assert.ok(third.head.includes('ERR_TOO_MANY_TUNNELS'));
+    open.push(await openTunnel(gateway.port, { localAddress: '127.0.9.2' }), await openTunnel(gateway.port, { localAddress: '127.0.9.3' }));
+    const fifth = await openTunnel(gateway.port, { localAddress: '127.0.9.4' });
+    assert.match(fifth.head, /^HTTP\/1\.1 503 /, 'the gateway has 4 open');
+    open[0]!.socket.destroy();
+    await new Promise((r) => setTimeout(r, 100));
+    const again = await openTunnel(gateway.port, { localAddress: '127.0.9.4' });
+    assert.match(again.head, /^HTTP\/1\.1 101 /, 'a closed tunnel frees its place');
+    for (const t of [...open, third, fifth, again]) t.socket.destroy();
+  });
+});

@@ -1,0 +1,43 @@
+/**
+ * Method overrides: many frameworks let a request name another method than its own in a header
+ * (`X-HTTP-Method-Override`, `X-HTTP-Method`, `X-Method-Override`) or a `_method` query
+ * parameter (e.g. Express's method-override, which accepts any method). The gateway refuses
+ * TRACE, so it refuses the overrides that would turn a request into one at the upstream.
+ * Other overrides pass: clients that cannot send PATCH or DELETE rely on them.
+ */
+import type { IncomingMessage } from 'node:http';
+
+export const METHOD_OVERRIDE_HEADERS = ['x-http-method-override', 'x-http-method', 'x-method-override'] as const;
+
+/** Echoing methods: TRACE (RFC 9110) and Microsoft's TRACK. */
+const ECHOING = /(?:^|[\s,])(?:trace|track)(?:$|[\s,])/i;
+
+/** `_method=` in the query, in any case and percent-encoding of the name or the value. */
+function queryOverride(url: string): string | null {
+  const at = url.indexOf('?');
+  if (at < 0 || !/_method|%5f/i.test(url)) return null;
+  const values: string[] = [];
+  for (const pair of url.slice(at + 1).split('&')) {
+    const eq = pair.indexOf('=');
+    let name = eq < 0 ? pair : pair.slice(0, eq);
+    let value = eq < 0 ? '' : pair.slice(eq + 1);
+    try {
+      name = decodeURIComponent(name.replace(/\+/g, ' '));
+      value = decodeURIComponent(value.replace(/\+/g, ' '));
+    } catch {
+      // not decodable: a framework would not read it as an override either
+    }
+    if (name.toLowerCase() === '_method') values.push(value);
+  }
+  return values.length > 0 ? values.join(',') : null;
+}
+
+/** True when a header or the query asks the upstream to treat the request as TRACE or TRACK. */
+export function overridesToTrace(req: Pick<IncomingMessage, 'headers' | 'url'>): boolean {
+  for (const name of METHOD_OVERRIDE_HEADERS) {
+    const value = req.headers[name];
+    if (value !== undefined && ECHOING.test(Array.isArray(value) ? value.join(',') : value)) return true;
+  }
+  const fromQuery = queryOverride(req.url ?? '');
+  return fromQuery !== null && ECHOING.test(fromQuery);
+}
