@@ -117,13 +117,13 @@ export class Runtime {
    * and roles, and only a current identity reaches them.
    */
   async #forgetChangedUsers(seen: number): Promise<void> {
-    const changed = await this.#store.userChangesSince(seen);
+    const changed = await this.#store.changesSince(seen);
     if (changed === null) {
       this.passwords.invalidate();
       this.throttle.clear();
-    } else if (changed.length > 0) {
-      this.passwords.invalidate(changed);
-      this.throttle.forget(changed);
+    } else if (changed.users.length > 0) {
+      this.passwords.invalidate(changed.users);
+      this.throttle.forget(changed.users);
     }
   }
 

@@ -8,7 +8,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { ActorRevokedError, ForbiddenError, LastAdminError, StoreError, StoreNotFoundError } from '../errors.js';
-import type { AdminActor, KeyRecord, KeyState, Store, UserPatch, UserRecord, UserWriteOptions } from './types.js';
+import type { AdminActor, Changes, KeyRecord, KeyState, Store, UserPatch, UserRecord, UserWriteOptions } from './types.js';
+import { sqliteSessions } from './sqlite-sessions.js';
+
+/** What one write touched, filled in while it runs. */
+export interface Changed {
+  users: string[];
+  /** Session id hashes. */
+  sessions: string[];
+}
 
 /** The administrator role (identity/ names it too; the store must not depend on identity/). */
 const ROLE_ADMIN = 'ROLE_ADMIN';
@@ -39,17 +47,32 @@ CREATE TABLE IF NOT EXISTS keys (
 CREATE UNIQUE INDEX IF NOT EXISTS keys_one_active ON keys (state) WHERE state = 'active';
 INSERT OR IGNORE INTO meta (k, v) VALUES ('revision', '0');
 `,
-  // 2: a password version per user (admin writes check it), and which users each revision touched.
+  // 2: a password version per user (admin writes check it); which users and sessions each
+  // revision touched (servers drop only those from their caches); browser sessions and the
+  // secrets that sign their cookies.
   `
 ALTER TABLE users ADD COLUMN password_version INTEGER NOT NULL DEFAULT 0;
-CREATE TABLE user_changes (revision INTEGER NOT NULL, name TEXT NOT NULL);
-CREATE INDEX user_changes_by_revision ON user_changes (revision);
+CREATE TABLE changes (revision INTEGER NOT NULL, kind TEXT NOT NULL CHECK (kind IN ('user', 'session')), key TEXT NOT NULL);
+CREATE INDEX changes_by_revision ON changes (revision);
+CREATE TABLE sessions (
+  id_hash TEXT PRIMARY KEY,
+  handle TEXT NOT NULL UNIQUE,
+  user TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  last_seen_at INTEGER NOT NULL,
+  idle_expires_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  client_address TEXT NOT NULL,
+  user_agent TEXT NOT NULL
+);
+CREATE INDEX sessions_by_user ON sessions (user);
+CREATE TABLE session_secrets (id TEXT PRIMARY KEY, secret TEXT NOT NULL, created_at INTEGER NOT NULL, retires_at INTEGER);
 `,
 ];
 const SCHEMA_VERSION = MIGRATIONS.length;
 
-/** How many revisions of user changes are remembered for userChangesSince (older ones: "unknown"). */
-const USER_CHANGES_KEPT = 10_000;
+/** How many revisions of changes are remembered for changesSince (older ones: "unknown"). */
+const CHANGES_KEPT = 10_000;
 
 interface UserRow {
   name: string;
@@ -84,8 +107,8 @@ export interface SqliteStoreOptions {
   dataDir: string;
   /** When false, a missing store is an error instead of being created (CLI commands). */
   create?: boolean;
-  /** Revisions of user changes remembered (tests make it small). */
-  userChangesKept?: number;
+  /** Revisions of changes remembered for changesSince (tests make it small). */
+  changesKept?: number;
 }
 
 export const STORE_FILE = 'jwtgate.sqlite';
@@ -142,11 +165,11 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     ),
     insertUser: db.prepare(`INSERT INTO users (name, roles, password_hash, password_version) VALUES (?, ?, ?, ?)`),
     updateUser: db.prepare(`UPDATE users SET roles = ?, password_hash = ?, password_version = ? WHERE name = ?`),
-    recordUserChange: db.prepare(`INSERT INTO user_changes (revision, name) SELECT CAST(v AS INTEGER), ? FROM meta WHERE k = 'revision'`),
-    prunedBelow: db.prepare<[], { v: string | null }>(`SELECT v FROM meta WHERE k = 'user_changes_pruned_below'`),
-    setPrunedBelow: db.prepare(`INSERT INTO meta (k, v) VALUES ('user_changes_pruned_below', ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v`),
-    pruneUserChanges: db.prepare(`DELETE FROM user_changes WHERE revision < (SELECT CAST(v AS INTEGER) FROM meta WHERE k = 'revision') - ?`),
-    userChangesSince: db.prepare<[number], { name: string }>(`SELECT DISTINCT name FROM user_changes WHERE revision > ?`),
+    recordChange: db.prepare(`INSERT INTO changes (revision, kind, key) SELECT CAST(v AS INTEGER), ?, ? FROM meta WHERE k = 'revision'`),
+    prunedBelow: db.prepare<[], { v: string | null }>(`SELECT v FROM meta WHERE k = 'changes_pruned_below'`),
+    setPrunedBelow: db.prepare(`INSERT INTO meta (k, v) VALUES ('changes_pruned_below', ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v`),
+    pruneChanges: db.prepare(`DELETE FROM changes WHERE revision < (SELECT CAST(v AS INTEGER) FROM meta WHERE k = 'revision') - ?`),
+    changesSince: db.prepare<[number], { kind: 'user' | 'session'; key: string }>(`SELECT DISTINCT kind, key FROM changes WHERE revision > ?`),
     replaceHash: db.prepare(`UPDATE users SET password_hash = ? WHERE name = ? AND password_hash = ?`),
     deleteUser: db.prepare(`DELETE FROM users WHERE name = ?`),
     listKeys: db.prepare<[], KeyRow>(`SELECT * FROM keys ORDER BY created_at, kid`),
@@ -166,20 +189,22 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
   };
 
   const currentRevision = () => Number(q.revision.get()?.v ?? 0);
-  const userChangesKept = options.userChangesKept ?? USER_CHANGES_KEPT;
+  const changesKept = options.changesKept ?? CHANGES_KEPT;
 
   /**
-   * Runs a write and bumps the revision in the same IMMEDIATE transaction; the users it names
-   * are recorded under the new revision (userChangesSince).
+   * Runs a write and bumps the revision in the same IMMEDIATE transaction; the users and
+   * sessions it touched (`changed`, which `fn` may fill in) are recorded under the new revision.
    */
-  function write<T>(fn: () => T, changedUsers: readonly string[] = []): T {
+  function write<T>(fn: (changed: Changed) => T, users: readonly string[] = []): T {
     const tx = db.transaction(() => {
-      const result = fn();
+      const changed: Changed = { users: [...users], sessions: [] };
+      const result = fn(changed);
       q.bump.run();
-      if (changedUsers.length > 0) {
-        for (const name of changedUsers) q.recordUserChange.run(name);
-        const pruned = q.pruneUserChanges.run(userChangesKept).changes;
-        if (pruned > 0) q.setPrunedBelow.run(String(currentRevision() - userChangesKept));
+      if (changed.users.length + changed.sessions.length > 0) {
+        for (const name of changed.users) q.recordChange.run('user', name);
+        for (const idHash of changed.sessions) q.recordChange.run('session', idHash);
+        const pruned = q.pruneChanges.run(changesKept).changes;
+        if (pruned > 0) q.setPrunedBelow.run(String(currentRevision() - changesKept));
       }
       return result;
     });
@@ -211,8 +236,12 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     db.pragma('wal_checkpoint(TRUNCATE)');
   }
 
+  const sessions = sqliteSessions(db, write);
+  const { endSessionsOf: _endSessionsOf, ...sessionMethods } = sessions;
+
   let closed = false;
   const store: Store = {
+    ...sessionMethods,
     async revision() {
       return Number(q.revision.get()?.v ?? 0);
     },
@@ -247,7 +276,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
       return q.countUsers.get()?.n ?? 0;
     },
     async upsertUser(name: string, patch: UserPatch, options: UserWriteOptions = {}) {
-      return write(() => {
+      return write((changed) => {
         checkActor(options.actor);
         const row = q.getUser.get(name);
         const before: UserRecord = row ? toUser(row) : { name, roles: [], passwordHash: null, passwordVersion: 0 };
@@ -261,6 +290,8 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
         if (options.keepAnAdmin) checkKeepsAnAdmin(name, user);
         if (row) q.updateUser.run(JSON.stringify(user.roles), user.passwordHash, user.passwordVersion, name);
         else q.insertUser.run(name, JSON.stringify(user.roles), user.passwordHash, user.passwordVersion);
+        // A new password ends the user's sessions (whoever knew the old one is logged out).
+        if (row && passwordChanged) sessions.endSessionsOf(name, changed);
         return { created: !row, user };
       }, [name]);
     },
@@ -275,19 +306,22 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
       return q.replaceHash.run(replacement, name, expected).changes === 1;
     },
     async deleteUser(name, options = {}) {
-      return write(() => {
+      return write((changed) => {
         checkActor(options.actor);
         if (options.keepAnAdmin) checkKeepsAnAdmin(name, undefined);
+        sessions.endSessionsOf(name, changed);
         return q.deleteUser.run(name).changes > 0;
       }, [name]);
     },
     async checkActor(actor) {
       checkActor(actor);
     },
-    async userChangesSince(revision) {
+    async changesSince(revision) {
       const prunedBelow = Number(q.prunedBelow.get()?.v ?? 0);
       if (revision < prunedBelow) return null;
-      return q.userChangesSince.all(revision).map((r) => r.name);
+      const changes: Changes = { users: [], sessions: [] };
+      for (const row of q.changesSince.all(revision)) (row.kind === 'user' ? changes.users : changes.sessions).push(row.key);
+      return changes;
     },
     async listKeys() {
       return q.listKeys.all().map(toKey);

@@ -35,6 +35,41 @@ export interface UserWriteOptions {
   keepAnAdmin?: boolean;
 }
 
+/** What a server must drop from its caches: user names and session id hashes. */
+export interface Changes {
+  users: string[];
+  sessions: string[];
+}
+
+/**
+ * A browser session. The store never holds the session id, only its SHA-256 (`idHash`), and a
+ * separate random `handle` by which administrators name it.
+ */
+export interface SessionRecord {
+  idHash: string;
+  handle: string;
+  user: string;
+  /** ms since epoch. */
+  createdAt: number;
+  lastSeenAt: number;
+  /** The session ends at the earlier of these two. */
+  idleExpiresAt: number;
+  expiresAt: number;
+  clientAddress: string;
+  userAgent: string;
+}
+
+export type SessionSelector = { handle: string } | { idHash: string } | { user: string };
+
+/** A key that signs session cookies: the newest signs, the others verify until `retiresAt`. */
+export interface SessionSecretRecord {
+  id: string;
+  /** base64url of 32 random bytes. */
+  secret: string;
+  createdAt: number;
+  retiresAt: number | null;
+}
+
 export interface UserPatch {
   roles?: string[];
   passwordHash?: string | null;
@@ -92,11 +127,31 @@ export interface Store {
   /** False when there was no such user; the checks of `options` run first, in the same transaction. */
   deleteUser(name: string, options?: UserWriteOptions): Promise<boolean>;
   /**
-   * The names of the users written or deleted after `revision` (a server's last seen revision),
-   * so that a server drops only their cached checks; null when the store no longer knows (too
-   * old): then every cached check must go.
+   * The users (names) and sessions (id hashes) written or deleted after `revision` (a server's
+   * last seen revision), so that a server drops only those from its caches; null when the store
+   * no longer knows (too old): then every cached user and session must go.
    */
-  userChangesSince(revision: number): Promise<string[] | null>;
+  changesSince(revision: number): Promise<Changes | null>;
+
+  /** Stores a new session. Moves no revision: nothing any server caches changes. */
+  createSession(session: SessionRecord): Promise<void>;
+  getSession(idHash: string): Promise<SessionRecord | undefined>;
+  /** Records activity (no revision move; other servers re-read a session before they expire it for idleness). */
+  touchSession(idHash: string, lastSeenAt: number, idleExpiresAt: number): Promise<void>;
+  /** Sessions not expired at `now`, newest first; of one user when `user` is given. */
+  listSessions(now: number, filter?: { user?: string }): Promise<SessionRecord[]>;
+  /** Ends the sessions selected (by handle, by id hash, or all of a user's); returns them. */
+  deleteSessions(selector: SessionSelector): Promise<SessionRecord[]>;
+  /** Removes sessions expired at `now` (housekeeping; no revision move). */
+  pruneSessions(now: number): Promise<number>;
+  /** The session secrets, newest first (retired ones are gone). */
+  listSessionSecrets(now: number): Promise<SessionSecretRecord[]>;
+  /**
+   * Adds `secret` as the newest (it signs from now on); the others stop verifying at
+   * `othersRetireAt` (those already retiring keep their earlier time) and are deleted once past
+   * it. With `onlyIfNone`, adds it only if there is no secret at all (first start); true when added.
+   */
+  addSessionSecret(secret: SessionSecretRecord, othersRetireAt: number, options?: { onlyIfNone?: boolean }): Promise<boolean>;
 
   listKeys(): Promise<KeyRecord[]>;
   /**

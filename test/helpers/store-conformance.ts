@@ -7,8 +7,8 @@ import { describe, it } from 'node:test';
 import type { Store } from '../../server/store/index.js';
 
 export interface StoreFactory {
-  /** A fresh, empty store; `userChangesKept` as in StoreOptions. */
-  create(options?: { userChangesKept?: number }): Promise<Store>;
+  /** A fresh, empty store; `changesKept` as in StoreOptions. */
+  create(options?: { changesKept?: number }): Promise<Store>;
   /** A second handle on the same data (another process would see this). */
   reopen(store: Store): Promise<Store>;
 }
@@ -115,26 +115,100 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       await store.close();
     });
 
-    it('userChangesSince names the users each later revision wrote or deleted, and null once it no longer knows', async () => {
-      const store = await factory.create({ userChangesKept: 3 });
+    it('changesSince names the users each later revision wrote or deleted, and null once it no longer knows', async () => {
+      const store = await factory.create({ changesKept: 3 });
+      const users = async (since: number) => (await store.changesSince(since))?.users.sort();
       const start = await store.revision();
       await store.upsertUser('ann', { roles: ['R'] });
       const afterAnn = await store.revision();
       await store.setProxyUrl('http://x.test');
       await store.upsertUser('ben', { roles: ['R'] });
       await store.deleteUser('ann');
-      assert.deepEqual((await store.userChangesSince(start))?.sort(), ['ann', 'ben']);
+      assert.deepEqual(await users(start), ['ann', 'ben']);
       // The proxy write in between names nobody.
-      assert.deepEqual((await store.userChangesSince(afterAnn))?.sort(), ['ann', 'ben']);
-      assert.deepEqual(await store.userChangesSince(await store.revision()), []);
+      assert.deepEqual(await users(afterAnn), ['ann', 'ben']);
+      assert.deepEqual(await store.changesSince(await store.revision()), { users: [], sessions: [] });
       const other = await factory.reopen(store);
       const seen = await other.revision();
       await store.upsertUser('cat', { roles: ['R'] });
-      assert.deepEqual(await other.userChangesSince(seen), ['cat'], 'another handle sees them too');
+      assert.deepEqual((await other.changesSince(seen))?.users, ['cat'], 'another handle sees them too');
       for (let i = 0; i < 5; i++) await store.upsertUser(`u${i}`, { roles: ['R'] });
-      assert.equal(await store.userChangesSince(start), null, 'older than what is kept: unknown');
-      assert.deepEqual(await store.userChangesSince((await store.revision()) - 1), ['u4']);
+      assert.equal(await store.changesSince(start), null, 'older than what is kept: unknown');
+      assert.deepEqual((await store.changesSince((await store.revision()) - 1))?.users, ['u4']);
       await other.close();
+      await store.close();
+    });
+
+    const session = (n: number, user: string, now = 1000) => ({
+      idHash: `hash-${n}`, handle: `handle-${n}`, user, createdAt: now + n, lastSeenAt: now + n, idleExpiresAt: now + 10_000, expiresAt: now + 20_000, clientAddress: '203.0.113.1', userAgent: 'test/1',
+    });
+
+    it('stores sessions by id hash; touches move activity forward only, without moving the revision', async () => {
+      const store = await factory.create();
+      const revision = await store.revision();
+      await store.createSession(session(1, 'ann'));
+      assert.deepEqual(await store.getSession('hash-1'), session(1, 'ann'));
+      await store.touchSession('hash-1', 5000, 15_000);
+      await store.touchSession('hash-1', 4000, 14_000);
+      const touched = await store.getSession('hash-1');
+      assert.equal(touched?.lastSeenAt, 5000);
+      assert.equal(touched?.idleExpiresAt, 15_000);
+      assert.equal(await store.revision(), revision, 'creating and touching sessions changes nothing a server caches');
+      assert.equal(await store.getSession('nope'), undefined);
+      await store.close();
+    });
+
+    it('lists live sessions (of a user), ends them by handle, id hash or user, and reports the ends in changesSince', async () => {
+      const store = await factory.create();
+      await store.createSession(session(1, 'ann'));
+      await store.createSession(session(2, 'ann'));
+      await store.createSession(session(3, 'ben'));
+      await store.createSession({ ...session(4, 'ben'), idleExpiresAt: 1500 });
+      assert.deepEqual((await store.listSessions(2000)).map((s) => s.handle), ['handle-3', 'handle-2', 'handle-1'], 'newest first, no expired one');
+      assert.deepEqual((await store.listSessions(2000, { user: 'ann' })).map((s) => s.handle), ['handle-2', 'handle-1']);
+      const before = await store.revision();
+      assert.deepEqual((await store.deleteSessions({ handle: 'handle-1' })).map((s) => s.idHash), ['hash-1']);
+      assert.deepEqual((await store.deleteSessions({ idHash: 'hash-3' })).map((s) => s.handle), ['handle-3']);
+      assert.deepEqual(await store.deleteSessions({ handle: 'handle-1' }), [], 'already gone');
+      assert.ok((await store.revision()) > before);
+      assert.deepEqual((await store.changesSince(before))?.sessions.sort(), ['hash-1', 'hash-3']);
+      assert.deepEqual((await store.deleteSessions({ user: 'ann' })).map((s) => s.handle), ['handle-2']);
+      assert.equal(await store.pruneSessions(2000), 1, 'the idle-expired one');
+      assert.deepEqual(await store.listSessions(0), []);
+      await store.close();
+    });
+
+    it('a new password or a deletion ends the user\'s sessions in the same write; a roles change does not', async () => {
+      const store = await factory.create();
+      await store.upsertUser('ann', { roles: ['R'], passwordHash: 'h1' });
+      await store.upsertUser('ben', { roles: ['R'], passwordHash: 'h1' });
+      await store.createSession(session(1, 'ann'));
+      await store.createSession(session(2, 'ben'));
+      await store.upsertUser('ann', { roles: ['R', 'S'] });
+      assert.ok(await store.getSession('hash-1'), 'roles only: the session stays (it carries the new roles)');
+      const before = await store.revision();
+      await store.upsertUser('ann', { passwordHash: 'h2' });
+      assert.equal(await store.getSession('hash-1'), undefined);
+      assert.deepEqual(await store.changesSince(before), { users: ['ann'], sessions: ['hash-1'] });
+      await store.deleteUser('ben');
+      assert.equal(await store.getSession('hash-2'), undefined);
+      await store.close();
+    });
+
+    it('session secrets: the newest first; adding one retires the others at the given time; onlyIfNone for the first start', async () => {
+      const store = await factory.create();
+      const secret = (id: string, createdAt: number) => ({ id, secret: `s-${id}`, createdAt, retiresAt: null });
+      assert.equal(await store.addSessionSecret(secret('a', 100), 100, { onlyIfNone: true }), true);
+      assert.equal(await store.addSessionSecret(secret('x', 100), 100, { onlyIfNone: true }), false);
+      const before = await store.revision();
+      await store.addSessionSecret(secret('b', 200), 5000);
+      assert.ok((await store.revision()) > before, 'other servers must learn the new secret');
+      assert.deepEqual((await store.listSessionSecrets(300)).map((s) => [s.id, s.retiresAt]), [['b', null], ['a', 5000]]);
+      await store.addSessionSecret(secret('c', 300), 9000);
+      assert.deepEqual((await store.listSessionSecrets(400)).map((s) => [s.id, s.retiresAt]), [['c', null], ['b', 9000], ['a', 5000]], 'a keeps its earlier retirement');
+      assert.deepEqual((await store.listSessionSecrets(9000)).map((s) => s.id), ['c'], 'retired ones no longer verify');
+      await store.addSessionSecret(secret('d', 9500), 20_000);
+      assert.deepEqual((await store.listSessionSecrets(9500)).map((s) => s.id), ['d', 'c']);
       await store.close();
     });
 

@@ -1,0 +1,100 @@
+/**
+ * The session cookie: `<secret id>.<session id>.<signature>`, the id 256 random bits, the
+ * signature an HMAC-SHA256 under a session secret held in the store (several, so the newest signs
+ * and the older ones still verify until they retire: rotation logs nobody out). The id itself is
+ * never stored: the store keys sessions by its SHA-256.
+ *
+ * Name and attributes: `jwtgate_session`, `Path=/; HttpOnly; SameSite=Lax`; with an https public
+ * URL (or --cookie-secure) `Secure` and the `__Host-` prefix, which also stops a sibling
+ * subdomain from planting ("tossing") a cookie of that name.
+ */
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+
+export const COOKIE_NAME = 'jwtgate_session';
+export const SECURE_COOKIE_NAME = `__Host-${COOKIE_NAME}`;
+/** Both names are the gateway's own, whichever it uses: neither ever reaches an upstream. */
+export const GATEWAY_COOKIE_NAMES: ReadonlySet<string> = new Set([COOKIE_NAME, SECURE_COOKIE_NAME]);
+
+const ID_BYTES = 32;
+const VALUE = /^([A-Za-z0-9_-]{1,32})\.([A-Za-z0-9_-]{43})\.([A-Za-z0-9_-]{43})$/;
+
+export interface SessionSecretKey {
+  id: string;
+  /** 32 random bytes. */
+  key: Buffer;
+}
+
+export interface CookieSettings {
+  secure: boolean;
+  /** Max-Age of the cookie, seconds (the session's absolute lifetime). */
+  maxAgeSeconds: number;
+}
+
+export function cookieName(secure: boolean): string {
+  return secure ? SECURE_COOKIE_NAME : COOKIE_NAME;
+}
+
+/** A new session id (base64url of 256 random bits). */
+export function newSessionId(): string {
+  return randomBytes(ID_BYTES).toString('base64url');
+}
+
+/** What the store keys a session by: never the id itself. */
+export function sessionIdHash(id: string): string {
+  return createHash('sha256').update(id).digest('base64url');
+}
+
+function sign(secret: SessionSecretKey, id: string): string {
+  return createHmac('sha256', secret.key).update(`${secret.id}.${id}`).digest('base64url');
+}
+
+export function encodeCookieValue(secret: SessionSecretKey, id: string): string {
+  return `${secret.id}.${id}.${sign(secret, id)}`;
+}
+
+/** The session id of a well-formed value signed by one of `secrets`, else null. */
+export function decodeCookieValue(value: string, secrets: ReadonlyMap<string, SessionSecretKey>): string | null {
+  const m = VALUE.exec(value);
+  if (!m) return null;
+  const secret = secrets.get(m[1]!);
+  if (!secret) return null;
+  const expected = Buffer.from(sign(secret, m[2]!));
+  const given = Buffer.from(m[3]!);
+  return expected.length === given.length && timingSafeEqual(expected, given) ? m[2]! : null;
+}
+
+/** The values of cookie `name` in a Cookie header (or several), in order. */
+export function cookieValues(header: string | string[] | undefined, name: string): string[] {
+  if (header === undefined) return [];
+  const values: string[] = [];
+  for (const line of Array.isArray(header) ? header : [header]) {
+    for (const pair of line.split(';')) {
+      const eq = pair.indexOf('=');
+      if (eq < 0 || pair.slice(0, eq).trim() !== name) continue;
+      values.push(pair.slice(eq + 1).trim());
+    }
+  }
+  return values;
+}
+
+export function setCookieHeader(name: string, value: string, settings: CookieSettings): string {
+  return `${name}=${value}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${settings.maxAgeSeconds}${settings.secure ? '; Secure' : ''}`;
+}
+
+export function clearCookieHeader(name: string, secure: boolean): string {
+  return `${name}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0${secure ? '; Secure' : ''}`;
+}
+
+/**
+ * A Cookie header without the gateway's own cookies; the client's other cookies pass as they
+ * came (same text, same order). Null when nothing is left.
+ */
+export function withoutGatewayCookies(line: string): string | null {
+  if (!line.includes(COOKIE_NAME)) return line;
+  const kept = line.split(';').filter((pair) => {
+    const eq = pair.indexOf('=');
+    return !GATEWAY_COOKIE_NAMES.has((eq < 0 ? pair : pair.slice(0, eq)).trim());
+  });
+  if (kept.length === 0) return null;
+  return kept.map((pair, i) => (i === 0 ? pair.trimStart() : pair)).join(';');
+}
