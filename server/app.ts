@@ -11,12 +11,12 @@ import { forwardedOf, type SelfAddress } from './proxy/index.js';
 import { sendError } from './respond.js';
 import type { Runtime } from './runtime.js';
 import type { Store } from './store/index.js';
-import { verifyToken } from './tokens/index.js';
+import { verifyToken, type KeyLifecycleConfig } from './tokens/index.js';
 
 export interface AppDeps {
   audit: AuditLog;
   self: () => SelfAddress;
-  config: Pick<Config, 'insecure' | 'issuer' | 'audience' | 'minPasswordLength' | 'tokenTtlSeconds' | 'jwksMaxAgeSeconds' | 'keyEncryptionKey' | 'trustProxy'>;
+  config: Pick<Config, 'insecure' | 'issuer' | 'audience' | 'minPasswordLength' | 'jwksMaxAgeSeconds' | 'trustProxy' | 'clockSkewSeconds'> & KeyLifecycleConfig;
   store: Store;
   runtime: Runtime;
   log: Logger;
@@ -31,7 +31,7 @@ export function createApp(deps: AppDeps): Express {
   const authenticate = createPassportAuthenticator({
     insecure: config.insecure,
     passwords: runtime.passwords,
-    verifyBearer: (token) => verifyToken(token, runtime.keys, { issuer: config.issuer, audience: config.audience }),
+    verifyBearer: (token) => verifyToken(token, runtime.keys, { issuer: config.issuer, audience: config.audience, clockToleranceSeconds: config.clockSkewSeconds }),
     clientAddressOf: (req) => forwardedOf(req, config.trustProxy).clientAddress,
   });
 
@@ -39,8 +39,15 @@ export function createApp(deps: AppDeps): Express {
     res.json({ status: 'ok' });
   });
 
-  app.get('/.well-known/jwks.json', (_req, res) => {
-    res.set('cache-control', `public, max-age=${config.jwksMaxAgeSeconds}`).type('application/json').send(runtime.keys.jwksJson);
+  app.get('/.well-known/jwks.json', (req, res) => {
+    const keys = runtime.keys;
+    res.set({ 'cache-control': `public, max-age=${config.jwksMaxAgeSeconds}`, etag: keys.jwksEtag });
+    // If-None-Match with the current ETag (weak comparison, `*`, lists: the `fresh` module): 304, no body.
+    if (req.fresh) {
+      res.status(304).end();
+      return;
+    }
+    res.type('application/json').send(keys.jwksJson);
   });
 
   app.use('/admin', createAdminRouter({ ...deps, authenticate: authenticate({ allowBearer: false }) }));

@@ -1,7 +1,7 @@
 import type { Store } from './types.js';
 import { openSqliteStore } from './sqlite.js';
 
-export type { KeyRecord, KeyState, NewKeyRecord, Store, UserPatch, UserRecord } from './types.js';
+export type { KeyRecord, KeyState, NewKeyRecord, PromoteNextKey, ReplaceNextKey, ReplaceSigningKeys, SigningKids, Store, UserPatch, UserRecord } from './types.js';
 export { STORE_FILE } from './sqlite.js';
 
 export interface StoreOptions {

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { it } from 'node:test';
+import Database from 'better-sqlite3';
+import { MIGRATIONS, SCHEMA_VERSION } from '../../server/store/sqlite-migrations.js';
 import { openStore, STORE_FILE, type Store } from '../../server/store/index.js';
 import { tempDir } from '../helpers/process.js';
 import { storeConformance } from '../helpers/store-conformance.js';
@@ -34,4 +36,73 @@ it('sqlite: the store folder and files are owner-only', async () => {
 
 it('sqlite: opening a missing store without create fails with ERR_STORE_NOT_FOUND', () => {
   assert.throws(() => openStore({ dataDir: path.join(tempDir(), 'nope'), create: false }), { code: 'ERR_STORE_NOT_FOUND' });
+});
+
+/** A store as jwtgate 0.1 left it: schema 1, keys in pending/active/retiring/retired. */
+function writeV1Store(dir: string, keys: Array<[kid: string, state: string, createdAt: number, activatesAt: number | null, notAfter: number | null, privateKey: string | null]>): void {
+  fs.mkdirSync(dir, { recursive: true });
+  const db = new Database(path.join(dir, STORE_FILE));
+  db.exec(`
+    CREATE TABLE meta (k TEXT PRIMARY KEY, v TEXT);
+    CREATE TABLE users (name TEXT PRIMARY KEY, roles TEXT NOT NULL, password_hash TEXT);
+    CREATE TABLE keys (kid TEXT PRIMARY KEY, state TEXT NOT NULL CHECK (state IN ('pending', 'active', 'retiring', 'retired')), bits INTEGER NOT NULL,
+      created_at INTEGER NOT NULL, activates_at INTEGER, not_after INTEGER, public_jwk TEXT NOT NULL, private_key TEXT);
+    CREATE UNIQUE INDEX keys_one_active ON keys (state) WHERE state = 'active';
+    INSERT INTO meta (k, v) VALUES ('revision', '7'), ('proxy_url', 'http://kept.test');
+    INSERT INTO users VALUES ('admin', '["ROLE_ADMIN"]', 'scrypt$h');
+  `);
+  const insert = db.prepare('INSERT INTO keys VALUES (?, ?, 2048, ?, ?, ?, ?, ?)');
+  for (const [kid, state, createdAt, activatesAt, notAfter, privateKey] of keys) insert.run(kid, state, createdAt, activatesAt, notAfter, `{"kid":"${kid}"}`, privateKey);
+  db.pragma('user_version = 1');
+  db.close();
+}
+
+it('sqlite: a schema-1 store is migrated at open, losslessly: pending becomes next (published since created, its schedule kept)', async () => {
+  const dir = tempDir();
+  writeV1Store(dir, [
+    ['gone', 'retired', 100, 100, 500, null],
+    ['old', 'retiring', 200, 200, 9000, 'pem-old'],
+    ['cur', 'active', 300, 1000, 9000, 'pem-cur'],
+    ['pend', 'pending', 400, 5000, null, 'pem-pend'],
+  ]);
+  const store = openStore({ dataDir: dir, create: false });
+  assert.deepEqual((await store.listKeys()).map((k) => [k.kid, k.state, k.createdAt, k.publishedAt, k.activatesAt, k.notAfter, k.privateKey, k.publicJwk]), [
+    ['gone', 'retired', 100, 100, 100, 500, null, '{"kid":"gone"}'],
+    ['old', 'retiring', 200, 200, 200, 9000, 'pem-old', '{"kid":"old"}'],
+    ['cur', 'active', 300, 300, 1000, 9000, 'pem-cur', '{"kid":"cur"}'],
+    ['pend', 'next', 400, 400, 5000, null, 'pem-pend', '{"kid":"pend"}'],
+  ]);
+  assert.equal(await store.getProxyUrl(), 'http://kept.test');
+  assert.equal((await store.getUser('admin'))?.passwordHash, 'scrypt$h');
+  assert.equal(await store.revision(), 7);
+  await store.close();
+  const db = new Database(path.join(dir, STORE_FILE), { readonly: true });
+  assert.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
+  db.close();
+  // Opened again: nothing left to migrate, nothing changes.
+  const again = openStore({ dataDir: dir, create: false });
+  assert.equal((await again.listKeys()).find((k) => k.kid === 'pend')?.state, 'next');
+  await again.close();
+});
+
+it('sqlite: migrating several pending keys keeps the newest as next and retires the others (a rotation would have)', async () => {
+  const dir = tempDir();
+  writeV1Store(dir, [['cur', 'active', 1, 1, null, 'pem-cur'], ['p1', 'pending', 2, 50, null, 'pem-p1'], ['p2', 'pending', 3, 60, null, 'pem-p2']]);
+  // The old unique index only covered active: several pending rows were possible in the file.
+  const store = openStore({ dataDir: dir, create: false });
+  assert.deepEqual((await store.listKeys()).map((k) => [k.kid, k.state, k.privateKey]), [['cur', 'active', 'pem-cur'], ['p1', 'retired', null], ['p2', 'next', 'pem-p2']]);
+  await store.close();
+});
+
+it('sqlite: a store from a newer jwtgate is refused', () => {
+  const dir = tempDir();
+  const db = new Database(path.join(dir, STORE_FILE));
+  db.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+  db.close();
+  assert.throws(() => openStore({ dataDir: dir, create: false }), { code: 'ERR_STORE', message: /newer than this jwtgate/ });
+});
+
+it('sqlite: the migrations are ordered steps 1..N, each run once', () => {
+  assert.deepEqual(MIGRATIONS.map((m) => m.version), MIGRATIONS.map((_, i) => i + 1));
+  assert.equal(SCHEMA_VERSION, MIGRATIONS.length);
 });
