@@ -22,6 +22,19 @@ export interface AppDeps {
   log: Logger;
 }
 
+/**
+ * RFC 9110 §13.1.2: If-None-Match matches `*`, or one of its entity tags by weak comparison; an
+ * origin server then MUST answer 304 to a GET or HEAD. (Express's `req.fresh` also answers 200
+ * whenever the request says `Cache-Control: no-cache`, which fetch() adds to every conditional
+ * request: right for a cache, not for the origin.)
+ */
+function ifNoneMatchMatches(header: string | undefined, etag: string): boolean {
+  if (header === undefined) return false;
+  if (header.trim() === '*') return true;
+  const opaque = etag.replace(/^W\//, '');
+  return header.split(',').some((tag) => tag.trim().replace(/^W\//, '') === opaque);
+}
+
 export function createApp(deps: AppDeps): Express {
   const { config, runtime, log } = deps;
   const app = express();
@@ -42,8 +55,7 @@ export function createApp(deps: AppDeps): Express {
   app.get('/.well-known/jwks.json', (req, res) => {
     const keys = runtime.keys;
     res.set({ 'cache-control': `public, max-age=${config.jwksMaxAgeSeconds}`, etag: keys.jwksEtag });
-    // If-None-Match with the current ETag (weak comparison, `*`, lists: the `fresh` module): 304, no body.
-    if (req.fresh) {
+    if (ifNoneMatchMatches(req.headers['if-none-match'], keys.jwksEtag)) {
       res.status(304).end();
       return;
     }

@@ -108,8 +108,13 @@ export class Runtime {
   }
 
   async #applyDueKeyChanges(): Promise<void> {
-    const rotation = await applyDueKeyChanges(this.#lifecycle);
-    if (!rotation) return;
+    const scheduled = await applyDueKeyChanges(this.#lifecycle);
+    if (!scheduled) return;
+    if ('rotatedElsewhere' in scheduled) {
+      this.#log.info('scheduled key rotation done by another process');
+      return;
+    }
+    const rotation = scheduled.rotated;
     const every = this.#lifecycle.policy.rotateEverySeconds;
     this.#audit.record({ actor: 'scheduler', action: 'key.rotate', target: rotation.active.kid, details: { ...keyChangeAudit(rotation, 'scheduled'), rotateEverySeconds: every } });
     this.#log.info({ kid: rotation.active.kid, next: rotation.next.kid, rotateEverySeconds: every }, 'scheduled key rotation');

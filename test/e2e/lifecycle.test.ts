@@ -59,6 +59,48 @@ describe('lifecycle', () => {
     assert.deepEqual(keys.map((k) => [k.state, k.privateKey === null]).sort(), [['active', false], ['next', false], ['retired', true]]);
   });
 
+  it('upgrades a jwtgate 0.1 store at start: its active key keeps signing, its pending key becomes the next key, a store without one gets one', async () => {
+    const { generateSigningKey } = await import('../../server/tokens/index.js');
+    const { writeV1Store } = await import('../helpers/v1-store.js');
+    const { tempDir } = await import('../helpers/process.js');
+    const [active, pending] = await Promise.all([generateSigningKey(), generateSigningKey()]);
+    const now = Date.now();
+    const v1 = (key: typeof active, state: 'active' | 'pending', activatesAt: number) => ({ kid: key.kid, state, createdAt: now - 60_000, activatesAt, notAfter: null, privateKey: key.privateKey, publicJwk: key.publicJwk });
+    const published = async (url: string) => ((await (await fetch(`${url}/.well-known/jwks.json`)).json()) as { keys: Array<{ kid: string }> }).keys.map((k) => k.kid);
+
+    // With a pending key (a rotation under way when the operator upgraded): nothing generated, nothing lost.
+    const withPending = tempDir();
+    writeV1Store(withPending, [v1(active, 'active', now - 60_000), v1(pending, 'pending', now + 600_000)]);
+    const a = await startGateway({ dataDir: withPending });
+    try {
+      assert.deepEqual(await published(a.url), [active.kid, pending.kid]);
+      assert.doesNotMatch(a.output(), /generated RSA/);
+    } finally {
+      await a.stop();
+    }
+
+    // With only an active key: a next key is published at start; the active key still signs.
+    const activeOnly = tempDir();
+    writeV1Store(activeOnly, [v1(active, 'active', now - 60_000)]);
+    const b = await startGateway({ dataDir: activeOnly });
+    try {
+      const kids = await published(b.url);
+      assert.equal(kids.length, 2);
+      assert.equal(kids[0], active.kid);
+      assert.match(b.output(), /generated RSA 2048 next key/);
+      assert.doesNotMatch(b.output(), /signing key changed/);
+      const { runCli } = await import('../helpers/process.js');
+      const minted = await runCli(['token', 'mint', '--sub', 'x', '--data-dir', activeOnly]);
+      assert.equal(JSON.parse(Buffer.from(minted.stdout.split('.')[0]!, 'base64url').toString()).kid, active.kid);
+      // The new next key was published just now: a routine rotation waits for --consumer-cache-max.
+      const rotate = await runCli(['keys', 'rotate', '--data-dir', activeOnly]);
+      assert.equal(rotate.code, 2);
+      assert.match(rotate.stderr, new RegExp(`the next key ${kids[1]} was published`));
+    } finally {
+      await b.stop();
+    }
+  });
+
   it('refuses to start with invalid configuration, listing every problem, exit code 2', async () => {
     const { runCli } = await import('../helpers/process.js');
     const res = await runCli(['serve', '--port', 'x', '--token-ttl', '0', '--data-dir', '/tmp/never-created'], { env: { JWTGATE_ADMIN_PASSWORD: 'short' } });

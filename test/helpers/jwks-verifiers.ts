@@ -30,11 +30,15 @@ export interface VerifierOptions {
 function cachingVerifier(options: VerifierOptions): JwksVerifier {
   let held: { set: ReturnType<typeof createLocalJWKSet>; at: number; kids: string[] } | undefined;
   let fetches = 0;
-  const load = async () => {
-    const jwks = await options.fetchJwks();
-    fetches++;
-    held = { set: createLocalJWKSet(jwks), at: options.now(), kids: jwks.keys.map((k) => k.kid!) };
-  };
+  let loading: Promise<void> | undefined;
+  // Concurrent requests share one fetch, as a real client's cache does.
+  const load = () =>
+    (loading ??= options.fetchJwks().then((jwks) => {
+      fetches++;
+      held = { set: createLocalJWKSet(jwks), at: options.now(), kids: jwks.keys.map((k) => k.kid!) };
+    }).finally(() => {
+      loading = undefined;
+    }));
   const check = async (token: string) => {
     await jwtVerify(token, held!.set, { algorithms: ['RS512'], issuer: options.issuer, currentDate: new Date(options.now()) });
     return 'ok';

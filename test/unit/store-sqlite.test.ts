@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import { MIGRATIONS, SCHEMA_VERSION } from '../../server/store/sqlite-migrations.js';
 import { openStore, STORE_FILE, type Store } from '../../server/store/index.js';
 import { tempDir } from '../helpers/process.js';
+import { writeV1Store } from '../helpers/v1-store.js';
 import { storeConformance } from '../helpers/store-conformance.js';
 
 const dirs = new WeakMap<Store, string>();
@@ -38,32 +39,13 @@ it('sqlite: opening a missing store without create fails with ERR_STORE_NOT_FOUN
   assert.throws(() => openStore({ dataDir: path.join(tempDir(), 'nope'), create: false }), { code: 'ERR_STORE_NOT_FOUND' });
 });
 
-/** A store as jwtgate 0.1 left it: schema 1, keys in pending/active/retiring/retired. */
-function writeV1Store(dir: string, keys: Array<[kid: string, state: string, createdAt: number, activatesAt: number | null, notAfter: number | null, privateKey: string | null]>): void {
-  fs.mkdirSync(dir, { recursive: true });
-  const db = new Database(path.join(dir, STORE_FILE));
-  db.exec(`
-    CREATE TABLE meta (k TEXT PRIMARY KEY, v TEXT);
-    CREATE TABLE users (name TEXT PRIMARY KEY, roles TEXT NOT NULL, password_hash TEXT);
-    CREATE TABLE keys (kid TEXT PRIMARY KEY, state TEXT NOT NULL CHECK (state IN ('pending', 'active', 'retiring', 'retired')), bits INTEGER NOT NULL,
-      created_at INTEGER NOT NULL, activates_at INTEGER, not_after INTEGER, public_jwk TEXT NOT NULL, private_key TEXT);
-    CREATE UNIQUE INDEX keys_one_active ON keys (state) WHERE state = 'active';
-    INSERT INTO meta (k, v) VALUES ('revision', '7'), ('proxy_url', 'http://kept.test');
-    INSERT INTO users VALUES ('admin', '["ROLE_ADMIN"]', 'scrypt$h');
-  `);
-  const insert = db.prepare('INSERT INTO keys VALUES (?, ?, 2048, ?, ?, ?, ?, ?)');
-  for (const [kid, state, createdAt, activatesAt, notAfter, privateKey] of keys) insert.run(kid, state, createdAt, activatesAt, notAfter, `{"kid":"${kid}"}`, privateKey);
-  db.pragma('user_version = 1');
-  db.close();
-}
-
 it('sqlite: a schema-1 store is migrated at open, losslessly: pending becomes next (published since created, its schedule kept)', async () => {
   const dir = tempDir();
   writeV1Store(dir, [
-    ['gone', 'retired', 100, 100, 500, null],
-    ['old', 'retiring', 200, 200, 9000, 'pem-old'],
-    ['cur', 'active', 300, 1000, 9000, 'pem-cur'],
-    ['pend', 'pending', 400, 5000, null, 'pem-pend'],
+    { kid: 'gone', state: 'retired', createdAt: 100, activatesAt: 100, notAfter: 500, privateKey: null },
+    { kid: 'old', state: 'retiring', createdAt: 200, activatesAt: 200, notAfter: 9000, privateKey: 'pem-old' },
+    { kid: 'cur', state: 'active', createdAt: 300, activatesAt: 1000, notAfter: 9000, privateKey: 'pem-cur' },
+    { kid: 'pend', state: 'pending', createdAt: 400, activatesAt: 5000, notAfter: null, privateKey: 'pem-pend' },
   ]);
   const store = openStore({ dataDir: dir, create: false });
   assert.deepEqual((await store.listKeys()).map((k) => [k.kid, k.state, k.createdAt, k.publishedAt, k.activatesAt, k.notAfter, k.privateKey, k.publicJwk]), [
@@ -87,7 +69,11 @@ it('sqlite: a schema-1 store is migrated at open, losslessly: pending becomes ne
 
 it('sqlite: migrating several pending keys keeps the newest as next and retires the others (a rotation would have)', async () => {
   const dir = tempDir();
-  writeV1Store(dir, [['cur', 'active', 1, 1, null, 'pem-cur'], ['p1', 'pending', 2, 50, null, 'pem-p1'], ['p2', 'pending', 3, 60, null, 'pem-p2']]);
+  writeV1Store(dir, [
+    { kid: 'cur', state: 'active', createdAt: 1, activatesAt: 1, notAfter: null, privateKey: 'pem-cur' },
+    { kid: 'p1', state: 'pending', createdAt: 2, activatesAt: 50, notAfter: null, privateKey: 'pem-p1' },
+    { kid: 'p2', state: 'pending', createdAt: 3, activatesAt: 60, notAfter: null, privateKey: 'pem-p2' },
+  ]);
   // The old unique index only covered active: several pending rows were possible in the file.
   const store = openStore({ dataDir: dir, create: false });
   assert.deepEqual((await store.listKeys()).map((k) => [k.kid, k.state, k.privateKey]), [['cur', 'active', 'pem-cur'], ['p1', 'retired', null], ['p2', 'next', 'pem-p2']]);

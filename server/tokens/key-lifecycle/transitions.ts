@@ -136,12 +136,15 @@ export async function revokeSigningKeys(lc: KeyLifecycle, options: { bits: numbe
   return conflict();
 }
 
+/** A scheduled rotation that was due: applied here, or by another process first. */
+export type ScheduledRotation = { rotated: KeyChange } | { rotatedElsewhere: true };
+
 /**
  * A scheduled rotation (--rotate-every, or a promotion scheduled before the upgrade), if one is
- * due. null when none is, or when another process applied it first: whichever replica sees it
- * due rotates, the store's compare-and-set makes it happen exactly once.
+ * due (null otherwise): whichever replica sees it due rotates, the store's compare-and-set makes
+ * it happen exactly once, and the others learn that another process did it.
  */
-export async function rotateIfDue(lc: KeyLifecycle): Promise<KeyChange | null> {
+export async function rotateIfDue(lc: KeyLifecycle): Promise<ScheduledRotation | null> {
   const records = await readKeys(lc);
   const due = scheduledRotationAt(records, lc.policy);
   const now = lc.now();
@@ -151,7 +154,7 @@ export async function rotateIfDue(lc: KeyLifecycle): Promise<KeyChange | null> {
   // The new next key keeps the size of the key it follows.
   const newNext = await generated(lc, next.bits);
   const applied = await lc.store.promoteNextKey({ expected: { ...expected, next: next.kid }, newNext, previousNotAfter: now + graceMs(lc.policy), now });
-  return applied ? changeSince(lc, expected) : null;
+  return applied ? { rotated: await changeSince(lc, expected) } : { rotatedElsewhere: true };
 }
 
 /**
@@ -179,7 +182,7 @@ export async function importSigningKey(lc: KeyLifecycle, key: NewKey): Promise<K
 }
 
 /** What falls due with time, applied by a running server: retirements, then a scheduled rotation. */
-export async function applyDueKeyChanges(lc: KeyLifecycle): Promise<KeyChange | null> {
+export async function applyDueKeyChanges(lc: KeyLifecycle): Promise<ScheduledRotation | null> {
   await lc.store.retireExpiredKeys(lc.now());
   return rotateIfDue(lc);
 }
