@@ -48,6 +48,7 @@ function sealed(lc: KeyLifecycle, key: NewKey): NewKey {
   return { ...key, privateKey: sealPrivateKey(key.privateKey, lc.encryption) };
 }
 
+/** A new key pair, sealed for the store. Transitions read the clock after generating (it takes a while), so a key is created before it is published. */
 async function generated(lc: KeyLifecycle, bits: number): Promise<NewKey> {
   return sealed(lc, await generateSigningKey(bits, lc.now()));
 }
@@ -77,13 +78,13 @@ export async function ensureSigningKeys(lc: KeyLifecycle): Promise<KeyChange | n
     const { active, next } = signingKeysOf(records);
     if (active && next) return null;
     const expected = signingKidsOf(records);
-    const now = lc.now();
     const bits = active?.bits ?? next?.bits ?? DEFAULT_KEY_BITS;
+    const fresh = await generated(lc, bits);
     const applied = !active && !next
-      ? await lc.store.replaceSigningKeys({ expected, active: await generated(lc, bits), next: await generated(lc, bits), now })
+      ? await lc.store.replaceSigningKeys({ expected, active: fresh, next: await generated(lc, bits), now: lc.now() })
       : !next
-        ? await lc.store.replaceNextKey({ expected, next: await generated(lc, bits), now })
-        : await lc.store.promoteNextKey({ expected: { active: null, next: next.kid }, newNext: await generated(lc, bits), previousNotAfter: now, now });
+        ? await lc.store.replaceNextKey({ expected, next: fresh, now: lc.now() })
+        : await lc.store.promoteNextKey({ expected: { active: null, next: next.kid }, newNext: fresh, previousNotAfter: lc.now(), now: lc.now() });
     if (applied) return changeSince(lc, expected);
   }
   return conflict();
@@ -115,7 +116,9 @@ export async function rotateSigningKey(lc: KeyLifecycle, options: { bits: number
       );
     }
     const expected = { active: active.kid, next: next.kid };
-    if (await lc.store.promoteNextKey({ expected, newNext: await generated(lc, options.bits), previousNotAfter: now + graceMs(lc.policy), now })) return changeSince(lc, expected);
+    const newNext = await generated(lc, options.bits);
+    const at = lc.now();
+    if (await lc.store.promoteNextKey({ expected, newNext, previousNotAfter: at + graceMs(lc.policy), now: at })) return changeSince(lc, expected);
   }
   return conflict();
 }
@@ -147,13 +150,13 @@ export type ScheduledRotation = { rotated: KeyChange } | { rotatedElsewhere: tru
 export async function rotateIfDue(lc: KeyLifecycle): Promise<ScheduledRotation | null> {
   const records = await readKeys(lc);
   const due = scheduledRotationAt(records, lc.policy);
-  const now = lc.now();
   const { next } = signingKeysOf(records);
-  if (due === null || due > now || !next) return null;
+  if (due === null || due > lc.now() || !next) return null;
   const expected = signingKidsOf(records);
   // The new next key keeps the size of the key it follows.
   const newNext = await generated(lc, next.bits);
-  const applied = await lc.store.promoteNextKey({ expected: { ...expected, next: next.kid }, newNext, previousNotAfter: now + graceMs(lc.policy), now });
+  const at = lc.now();
+  const applied = await lc.store.promoteNextKey({ expected: { ...expected, next: next.kid }, newNext, previousNotAfter: at + graceMs(lc.policy), now: at });
   return applied ? { rotated: await changeSince(lc, expected) } : { rotatedElsewhere: true };
 }
 
@@ -169,10 +172,9 @@ export async function importSigningKey(lc: KeyLifecycle, key: NewKey): Promise<K
     const existing = records.find((k) => k.kid === key.kid);
     if (existing) throw new KeyImportError(`key ${key.kid} is already in the store (${existing.state}); a key is never used twice`);
     const expected = signingKidsOf(records);
-    const now = lc.now();
     const applied = expected.active === null
-      ? await lc.store.replaceSigningKeys({ expected, active: sealed(lc, key), next: await generated(lc, key.bits), now })
-      : await lc.store.replaceNextKey({ expected, next: sealed(lc, key), now });
+      ? await lc.store.replaceSigningKeys({ expected, active: sealed(lc, key), next: await generated(lc, key.bits), now: lc.now() })
+      : await lc.store.replaceNextKey({ expected, next: sealed(lc, key), now: lc.now() });
     if (applied) {
       const change = await changeSince(lc, expected);
       return { ...change, imported: change.active.kid === key.kid ? change.active : change.next };
@@ -181,8 +183,13 @@ export async function importSigningKey(lc: KeyLifecycle, key: NewKey): Promise<K
   return conflict();
 }
 
+/** Retiring keys past their notAfter become retired (private key erased); what every CLI command applies when it opens the store. */
+export function retireExpiredKeys(store: Store, now: number): Promise<number> {
+  return store.retireExpiredKeys(now);
+}
+
 /** What falls due with time, applied by a running server: retirements, then a scheduled rotation. */
 export async function applyDueKeyChanges(lc: KeyLifecycle): Promise<ScheduledRotation | null> {
-  await lc.store.retireExpiredKeys(lc.now());
+  await retireExpiredKeys(lc.store, lc.now());
   return rotateIfDue(lc);
 }
