@@ -79,7 +79,11 @@ export class Runtime {
     const due = firstLoad || (this.#nextKeyChange !== null && this.#nextKeyChange <= now);
     if (due) await this.#applyDueKeyChanges();
     const revision = await this.#store.revision();
-    if (revision === this.#revision && !due) return;
+    if (revision === this.#revision && !due) {
+      // A key timer that fired a little early: arm it again rather than wait for a poll.
+      this.#armKeyTimer(now);
+      return;
+    }
     this.#revision = revision;
 
     const url = await this.#store.getProxyUrl();
