@@ -11,15 +11,28 @@ import { forwardedOf, type SelfAddress } from './proxy/index.js';
 import { sendError } from './respond.js';
 import type { Runtime } from './runtime.js';
 import type { Store } from './store/index.js';
-import { verifyToken } from './tokens/index.js';
+import { verifyToken, type KeyLifecycleConfig } from './tokens/index.js';
 
 export interface AppDeps {
   audit: AuditLog;
   self: () => SelfAddress;
-  config: Pick<Config, 'insecure' | 'issuer' | 'audience' | 'minPasswordLength' | 'tokenTtlSeconds' | 'jwksMaxAgeSeconds' | 'keyEncryptionKey' | 'trustProxy'>;
+  config: Pick<Config, 'insecure' | 'issuer' | 'audience' | 'minPasswordLength' | 'jwksMaxAgeSeconds' | 'trustProxy' | 'clockSkewSeconds'> & KeyLifecycleConfig;
   store: Store;
   runtime: Runtime;
   log: Logger;
+}
+
+/**
+ * RFC 9110 §13.1.2: If-None-Match matches `*`, or one of its entity tags by weak comparison; an
+ * origin server then MUST answer 304 to a GET or HEAD. (Express's `req.fresh` also answers 200
+ * whenever the request says `Cache-Control: no-cache`, which fetch() adds to every conditional
+ * request: right for a cache, not for the origin.)
+ */
+function ifNoneMatchMatches(header: string | undefined, etag: string): boolean {
+  if (header === undefined) return false;
+  if (header.trim() === '*') return true;
+  const opaque = etag.replace(/^W\//, '');
+  return header.split(',').some((tag) => tag.trim().replace(/^W\//, '') === opaque);
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -31,7 +44,7 @@ export function createApp(deps: AppDeps): Express {
   const authenticate = createPassportAuthenticator({
     insecure: config.insecure,
     passwords: runtime.passwords,
-    verifyBearer: (token) => verifyToken(token, runtime.keys, { issuer: config.issuer, audience: config.audience }),
+    verifyBearer: (token) => verifyToken(token, runtime.keys, { issuer: config.issuer, audience: config.audience, clockToleranceSeconds: config.clockSkewSeconds }),
     clientAddressOf: (req) => forwardedOf(req, config.trustProxy).clientAddress,
   });
 
@@ -39,8 +52,14 @@ export function createApp(deps: AppDeps): Express {
     res.json({ status: 'ok' });
   });
 
-  app.get('/.well-known/jwks.json', (_req, res) => {
-    res.set('cache-control', `public, max-age=${config.jwksMaxAgeSeconds}`).type('application/json').send(runtime.keys.jwksJson);
+  app.get('/.well-known/jwks.json', (req, res) => {
+    const keys = runtime.keys;
+    res.set({ 'cache-control': `public, max-age=${config.jwksMaxAgeSeconds}`, etag: keys.jwksEtag });
+    if (ifNoneMatchMatches(req.headers['if-none-match'], keys.jwksEtag)) {
+      res.status(304).end();
+      return;
+    }
+    res.type('application/json').send(keys.jwksJson);
   });
 
   app.use('/admin', createAdminRouter({ ...deps, authenticate: authenticate({ allowBearer: false }) }));

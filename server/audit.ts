@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 export interface AuditEvent {
-  /** Who: an admin user name, or `cli:<os user>`. */
+  /** Who: an admin user name, `cli:<os user>`, or `scheduler` (a rotation --rotate-every made). */
   actor: string;
   /** What, e.g. `proxy.set`, `user.create`, `user.update`, `user.delete`, `key.rotate`, `key.import`. */
   action: string;

@@ -1,13 +1,12 @@
-/** First start: an `admin` user and a signing key, created only when the store has none; keys sealed when asked. */
+/** First start: an `admin` user, created only when the store has none; every start: an active and a next key; keys sealed when asked. */
 import { randomBytes } from 'node:crypto';
 import type { Config } from './config.js';
 import { hashPassword, ROLE_ADMIN, ROLE_USER } from './identity/index.js';
-import { keyEncryptionOf, scheduleNewKey } from './keys.js';
 import type { Logger } from './log.js';
 import type { Store } from './store/index.js';
-import { generateSigningKey, isSealed, openPrivateKey } from './tokens/index.js';
+import { ensureSigningKeys, isSealed, keyEncryptionOf, keyLifecycleOf, openPrivateKey, type KeyLifecycleConfig } from './tokens/index.js';
 
-export async function bootstrapStore(store: Store, config: Pick<Config, 'adminPassword' | 'keyEncryptionKey'>, log: Pick<Logger, 'info' | 'warn'>): Promise<void> {
+export async function bootstrapStore(store: Store, config: Pick<Config, 'adminPassword'> & KeyLifecycleConfig, log: Pick<Logger, 'info' | 'warn'>): Promise<void> {
   // Created now, before the server starts watching the revision, so it is not a "change" later.
   await store.deploymentId();
   const encryption = keyEncryptionOf(config);
@@ -29,8 +28,11 @@ export async function bootstrapStore(store: Store, config: Pick<Config, 'adminPa
     const sealed = await store.rewritePrivateKeys((_kid, stored) => (isSealed(stored) ? stored : encryption.seal(stored)));
     log.info({ keys: sealed }, 'encrypted the stored private keys with JWTGATE_KEY_ENCRYPTION_KEY');
   }
-  if (!keys.some((k) => k.state === 'active' || k.state === 'pending')) {
-    const key = await scheduleNewKey(store, await generateSigningKey(2048), { publishDelaySeconds: 0, graceSeconds: 0 }, encryption);
-    log.info({ kid: key.kid }, 'generated RSA 2048 signing key');
+  const ensured = await ensureSigningKeys(keyLifecycleOf(store, config));
+  if (ensured) {
+    const before = new Set(keys.map((k) => k.kid));
+    for (const key of [ensured.active, ensured.next]) {
+      if (!before.has(key.kid)) log.info({ kid: key.kid, state: key.state }, `generated RSA ${key.bits} ${key.state === 'active' ? 'signing' : 'next'} key`);
+    }
   }
 }

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { loadConfig, OPTIONS, type Flags } from './config.js';
 import { configOf } from './commands/common.js';
-import { exportCommand, importCommand, listCommand, rotateCommand } from './commands/keys.js';
+import { exportCommand, importCommand, listCommand, rotateCommand, type RotateFlags } from './commands/keys.js';
 import { getProxyCommand, setProxyCommand } from './commands/proxy.js';
 import { mintCommand, verifyCommand } from './commands/token.js';
 import { deleteUserCommand, listUsersCommand, setUserCommand } from './commands/users.js';
@@ -69,22 +69,23 @@ withConfigOptions(program.command('serve').description('run the gateway'), OPTIO
   });
 
 const example = (text: string) => `\nExample:\n${text.split('\n').map((l) => `  ${l}`).join('\n')}`;
-const KEY_OPTIONS = ['dataDir', 'tokenTtlSeconds', 'jwksMaxAgeSeconds', 'auditLogFile'] as const;
-const timingOptions = (command: Command) =>
-  command
-    .option('--grace <seconds>', 'how long the previous key stays published after the new one signs (default: 2 x token TTL + 60)')
-    .option('--publish-delay <seconds>', 'how long the new key is published before it signs (default: max(JWKS max-age, 30) + 10)');
+const KEY_OPTIONS = ['dataDir', 'tokenTtlSeconds', 'jwksMaxAgeSeconds', 'consumerCacheMaxSeconds', 'auditLogFile'] as const;
+/** jwtgate 0.1's timing options: still parsed, so that a script using them gets the reason they are gone (exit 2). */
+const removedTimingOptions = (command: Command) =>
+  command.addOption(new Option('--publish-delay <seconds>').hideHelp()).addOption(new Option('--grace <seconds>').hideHelp());
 
-const keys = program.command('keys').description('manage the signing keys (publish first, sign later)');
-timingOptions(withConfigOptions(keys.command('rotate').description('generate a new key pair; it signs after the publish delay, the previous key retires after the grace'), KEY_OPTIONS))
-  .option('--bits <bits>', 'RSA modulus length: 2048, 3072 or 4096', '2048')
-  .addHelpText('after', example('jwtgate keys rotate --data-dir ./data --bits 3072'))
-  .action(async (opts: { bits?: string; grace?: string; publishDelay?: string }, command: Command) => rotateCommand(configOf(flagsOf(command)), opts));
-timingOptions(withConfigOptions(keys.command('import').description('import an RSA private key (PKCS#8 or PKCS#1 PEM, >= 2048 bits) as the next signing key'), KEY_OPTIONS))
+const keys = program.command('keys').description('manage the signing keys (a next key is always published before it signs)');
+removedTimingOptions(withConfigOptions(keys.command('rotate').description('the next key signs now, a new next key is published, the previous key stays published for the grace (token TTL + --consumer-cache-max)'), KEY_OPTIONS))
+  .option('--bits <bits>', 'RSA modulus length of the new key(s): 2048, 3072 or 4096', '2048')
+  .option('--force', 'rotate even if the next key was published less than --consumer-cache-max ago (consumers that cached the JWKS before may refuse its tokens)')
+  .option('--revoke-current', 'emergency: the active and next keys leave the JWKS now, a fresh key signs (verifiers that cache the JWKS refuse new tokens until their cache expires)')
+  .addHelpText('after', example('jwtgate keys rotate --data-dir ./data\njwtgate keys rotate --revoke-current --data-dir ./data   # the active key leaked'))
+  .action(async (opts: RotateFlags, command: Command) => rotateCommand(configOf(flagsOf(command)), opts));
+removedTimingOptions(withConfigOptions(keys.command('import').description('import an RSA private key (PKCS#8 or PKCS#1 PEM, >= 2048 bits): it signs at once in a store without an active key, else it becomes the next key'), KEY_OPTIONS))
   .requiredOption('--private-key <file>', 'PEM file of the private key')
   .addHelpText('after', example('openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:3072 -out key.pem\njwtgate keys import --data-dir ./data --private-key key.pem'))
   .action(async (opts: { privateKey: string; grace?: string; publishDelay?: string }, command: Command) => importCommand(configOf(flagsOf(command)), opts.privateKey, opts));
-withConfigOptions(keys.command('list').description('list the keys: kid, state, bits, created, activates, notAfter'), ['dataDir'])
+withConfigOptions(keys.command('list').description('list the keys: kid, state (next, active, retiring, retired), bits, created, published, activates, notAfter'), ['dataDir'])
   .option('--json', 'machine-readable output')
   .addHelpText('after', example('jwtgate keys list --data-dir ./data --json'))
   .action(async (opts: { json?: boolean }, command: Command) => listCommand(configOf(flagsOf(command)), opts.json === true));
@@ -121,13 +122,13 @@ withConfigOptions(proxy.command('disable').description('stop forwarding: /proxy 
   .action(async (_opts: unknown, command: Command) => setProxyCommand(configOf(flagsOf(command)), null));
 
 const token = program.command('token').description('tokens for testing upstreams');
-withConfigOptions(token.command('mint').description('print a token signed by the active key (audited)'), ['dataDir', 'issuer', 'audience', 'tokenTtlSeconds', 'auditLogFile'])
+withConfigOptions(token.command('mint').description('print a token signed by the active key (audited)'), ['dataDir', 'issuer', 'audience', 'tokenTtlSeconds', 'clockSkewSeconds', 'publicUrl', 'auditLogFile'])
   .requiredOption('--sub <name>', 'the sub claim')
   .option('--roles <roles>', 'comma-separated authorities', '')
   .option('--ttl <seconds>', 'lifetime (default: --token-ttl)')
   .addHelpText('after', example('curl -H "Authorization: Bearer $(jwtgate token mint --sub Alice --roles ROLE_USER)" http://127.0.0.1:8000/whoami?mode=jwt'))
   .action(async (opts: { sub?: string; roles?: string; ttl?: string }, command: Command) => mintCommand(configOf(flagsOf(command)), opts));
-withConfigOptions(token.command('verify').argument('<token>', 'a JWT').description("check a token against the store's published keys and print its claims, or why it fails"), ['dataDir', 'issuer', 'audience'])
+withConfigOptions(token.command('verify').argument('<token>', 'a JWT').description("check a token against the store's published keys and print its claims, or why it fails"), ['dataDir', 'issuer', 'audience', 'clockSkewSeconds', 'publicUrl'])
   .addHelpText('after', example('jwtgate token verify eyJhbGciOiJSUzUxMiIs... --data-dir ./data'))
   .action(async (jwt: string, _opts: unknown, command: Command) => verifyCommand(configOf(flagsOf(command)), jwt));
 

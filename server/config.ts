@@ -49,7 +49,7 @@ export interface Config {
   auditLogFile: string;
   /** Lifetime of minted tokens, seconds. */
   tokenTtlSeconds: number;
-  /** `iss` claim of minted tokens, checked on forwarded tokens. */
+  /** `iss` claim of minted tokens, checked on forwarded tokens: --issuer, else the --public-url origin, else `jwtgate`. */
   issuer: string;
   /** `aud` claim of minted tokens; none when null. */
   audience: string | null;
@@ -63,8 +63,14 @@ export interface Config {
   pollIntervalMs: number;
   /** How long SIGTERM waits for in-flight requests, ms. */
   drainTimeoutMs: number;
-  /** JWKS response max-age, seconds: keep it below the publish delay of a rotation. */
+  /** JWKS response max-age, seconds (at most consumerCacheMaxSeconds). */
   jwksMaxAgeSeconds: number;
+  /** The longest any JWKS consumer caches the key set, seconds: a next key signs only once published this long; the previous key stays published tokenTtl + this. */
+  consumerCacheMaxSeconds: number;
+  /** Scheduled rotation period, seconds; null: off. */
+  rotateEverySeconds: number | null;
+  /** Clock difference tolerated between hosts, seconds: nbf = iat - this; /api accepts exp, nbf, iat this far off. */
+  clockSkewSeconds: number;
   /** Seals private keys at rest (AES-256-GCM) when set; env only, never a flag. */
   keyEncryptionKey: string | null;
   /** pino log level. */
@@ -104,14 +110,17 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'maxTunnelsPerClient', flag: '--max-tunnels-per-client <n>', env: 'JWTGATE_MAX_TUNNELS_PER_CLIENT', description: 'open WebSocket tunnels at most per client address (IPv6: per --ipv6-prefix); further upgrades get 503', defaultText: '32' },
   { key: 'auditLogFile', flag: '--audit-log <file>', env: 'JWTGATE_AUDIT_LOG', description: 'JSON-lines audit log of admin changes (API and CLI)', defaultText: '<data-dir>/audit.log' },
   { key: 'tokenTtlSeconds', flag: '--token-ttl <seconds>', env: 'JWTGATE_TOKEN_TTL', description: 'lifetime of minted tokens (exp - iat)', defaultText: '300' },
-  { key: 'issuer', flag: '--issuer <url>', env: 'JWTGATE_ISSUER', description: 'iss claim of minted tokens', defaultText: 'jwtgate' },
+  { key: 'issuer', flag: '--issuer <url>', env: 'JWTGATE_ISSUER', description: 'iss claim of minted tokens', defaultText: 'the --public-url origin if set, else jwtgate' },
   { key: 'audience', flag: '--audience <aud>', env: 'JWTGATE_AUDIENCE', description: 'aud claim of minted tokens (none by default)', defaultText: '(none)' },
   { key: 'upstreamTimeoutMs', flag: '--upstream-timeout <seconds>', env: 'JWTGATE_UPSTREAM_TIMEOUT', description: 'time the upstream has to send response headers (504 after it) and between body chunks (the connection is cut after it)', defaultText: '60' },
   { key: 'minPasswordLength', flag: '--min-password-length <n>', env: 'JWTGATE_MIN_PASSWORD_LENGTH', description: 'minimum length of a new password', defaultText: '12' },
   { key: 'pollIntervalMs', flag: '--poll-interval <ms>', env: 'JWTGATE_POLL_INTERVAL', description: 'how often the server looks for store changes made by the CLI', defaultText: '1000' },
   { key: 'drainTimeoutMs', flag: '--drain-timeout <seconds>', env: 'JWTGATE_DRAIN_TIMEOUT', description: 'on SIGTERM, how long in-flight requests may take to finish', defaultText: '10' },
   { key: 'logLevel', flag: '--log-level <level>', env: 'JWTGATE_LOG_LEVEL', description: 'fatal|error|warn|info|debug|trace|silent', defaultText: 'info' },
-  { key: 'jwksMaxAgeSeconds', flag: '--jwks-max-age <seconds>', env: 'JWTGATE_JWKS_MAX_AGE', description: 'Cache-Control max-age of /.well-known/jwks.json (keep below the rotation publish delay)', defaultText: '60' },
+  { key: 'jwksMaxAgeSeconds', flag: '--jwks-max-age <seconds>', env: 'JWTGATE_JWKS_MAX_AGE', description: 'Cache-Control max-age of /.well-known/jwks.json (at most --consumer-cache-max)', defaultText: '300' },
+  { key: 'consumerCacheMaxSeconds', flag: '--consumer-cache-max <duration>', env: 'JWTGATE_CONSUMER_CACHE_MAX', description: 'longest time any JWKS consumer caches the keys without refetching (Grafana cache_ttl, Envoy cache_duration), e.g. 60m: a next key signs only once published this long, the previous key stays published token TTL + this', defaultText: '60m' },
+  { key: 'rotateEverySeconds', flag: '--rotate-every <duration>', env: 'JWTGATE_ROTATE_EVERY', description: 'rotate the signing key on a schedule, e.g. 30d (units s, m, h, d; at least --consumer-cache-max); done once by whichever server sees it due, audited', defaultText: 'off' },
+  { key: 'clockSkewSeconds', flag: '--clock-skew <seconds>', env: 'JWTGATE_CLOCK_SKEW', description: 'clock difference tolerated between hosts: tokens carry nbf = iat - this, and /api accepts exp, nbf and iat this far off', defaultText: '30' },
   { key: 'keyEncryptionKey', flag: null, env: 'JWTGATE_KEY_ENCRYPTION_KEY', description: 'encrypts private keys at rest (AES-256-GCM); at least 32 characters, e.g. `openssl rand -base64 32`', defaultText: '(none: keys stored in clear, file mode 0600)' },
   { key: 'adminPassword', flag: null, env: 'JWTGATE_ADMIN_PASSWORD', description: 'password of the admin user created on first start (random and printed once when unset)', defaultText: '(random)' },
 ];
@@ -139,6 +148,19 @@ function bool(raw: string | boolean, name: string, problems: string[]): boolean 
   if (['', '0', 'false', 'no', 'off'].includes(v)) return false;
   problems.push(`${name} must be true or false, got ${JSON.stringify(raw)}`);
   return false;
+}
+
+const DURATION_UNITS: Readonly<Record<string, number>> = { '': 1, s: 1, m: 60, h: 3600, d: 86_400 };
+
+/** Seconds from `90`, `90s`, `15m`, `12h` or `30d`; null (and a problem) otherwise or out of range. */
+function durationIn(raw: string, name: string, min: number, max: number, problems: string[]): number | null {
+  const m = /^(\d+)([smhd]?)$/.exec(raw.trim());
+  const seconds = m ? Number(m[1]) * DURATION_UNITS[m[2]!]! : NaN;
+  if (!(seconds >= min && seconds <= max)) {
+    problems.push(`${name} must be a duration between ${min} s and ${max / 86_400} d such as 3600, 60m, 12h or 30d, got ${JSON.stringify(raw)}`);
+    return null;
+  }
+  return seconds;
 }
 
 function hasControlChars(s: string): boolean {
@@ -198,7 +220,19 @@ export function loadConfig(flags: Flags, env: Env = processEnv()): Config {
   const adminPassword = adminPasswordRaw === undefined || adminPasswordRaw.value === '' ? null : String(adminPasswordRaw.value);
   if (adminPassword !== null && adminPassword.length < minPasswordLength) problems.push(`JWTGATE_ADMIN_PASSWORD must have at least ${minPasswordLength} characters`);
 
-  const jwksMaxAgeSeconds = int('jwksMaxAgeSeconds', 60, 0, 86_400);
+  const jwksMaxAgeSeconds = int('jwksMaxAgeSeconds', 300, 0, 86_400);
+  const consumerCacheRaw = raw('consumerCacheMaxSeconds');
+  const consumerCacheMaxSeconds = consumerCacheRaw === undefined ? 3600 : (durationIn(String(consumerCacheRaw.value), consumerCacheRaw.name, 0, 30 * 86_400, problems) ?? 3600);
+  if (consumerCacheMaxSeconds < jwksMaxAgeSeconds) {
+    problems.push(`--consumer-cache-max (${consumerCacheMaxSeconds} s) must be at least --jwks-max-age (${jwksMaxAgeSeconds} s): a consumer honouring max-age caches the JWKS that long`);
+  }
+  const rotateEveryRaw = raw('rotateEverySeconds');
+  const rotateEveryText = rotateEveryRaw === undefined ? 'off' : String(rotateEveryRaw.value).trim();
+  const rotateEverySeconds = rotateEveryText === 'off' || rotateEveryText === '' ? null : durationIn(rotateEveryText, rotateEveryRaw!.name, 1, 3650 * 86_400, problems);
+  if (rotateEverySeconds !== null && rotateEverySeconds < consumerCacheMaxSeconds) {
+    problems.push(`--rotate-every (${rotateEverySeconds} s) must be at least --consumer-cache-max (${consumerCacheMaxSeconds} s): each rotation signs with the key published at the previous one, which every consumer must have by then`);
+  }
+  const clockSkewSeconds = int('clockSkewSeconds', 30, 0, 600);
   const kekRaw = raw('keyEncryptionKey');
   const keyEncryptionKey = kekRaw === undefined || kekRaw.value === '' ? null : String(kekRaw.value);
   if (keyEncryptionKey !== null && keyEncryptionKey.length < 32) problems.push('JWTGATE_KEY_ENCRYPTION_KEY must have at least 32 characters (e.g. `openssl rand -base64 32`)');
@@ -256,7 +290,8 @@ export function loadConfig(flags: Flags, env: Env = processEnv()): Config {
     maxTunnelsPerClient,
     auditLogFile: auditLogRaw === '' ? path.join(path.resolve(dataDirRaw), 'audit.log') : path.resolve(auditLogRaw),
     tokenTtlSeconds,
-    issuer,
+    // Without --issuer, a gateway that knows its public URL names itself by it.
+    issuer: raw('issuer') === undefined && publicUrl !== null ? publicUrl.origin : issuer,
     audience,
     upstreamTimeoutMs,
     adminPassword,
@@ -264,6 +299,9 @@ export function loadConfig(flags: Flags, env: Env = processEnv()): Config {
     pollIntervalMs,
     drainTimeoutMs,
     jwksMaxAgeSeconds,
+    consumerCacheMaxSeconds,
+    rotateEverySeconds,
+    clockSkewSeconds,
     keyEncryptionKey,
     logLevel,
   };

@@ -22,14 +22,14 @@ export async function startGateway(config: Config, log: Logger): Promise<Running
   const store = openStore({ dataDir: config.dataDir });
   try {
     await bootstrapStore(store, config, log);
-    const runtime = new Runtime({ store, config, log });
+    const audit = openAuditLog(config.auditLogFile);
+    const runtime = new Runtime({ store, config, log, audit });
     await runtime.refresh();
     runtime.start();
     if (config.insecure) {
       log.warn(`--insecure: every caller is anonymousUser with ROLE_ADMIN, ROLE_ANONYMOUS, ROLE_USER${isLoopbackHost(config.host) ? '' : ` and ${config.host} is not a loopback address`}`);
     }
     let listeningPort = config.port;
-    const audit = openAuditLog(config.auditLogFile);
     const app = createApp({ config, store, runtime, log, audit, self: () => ({ port: listeningPort, names: [config.host] }) });
     const { server, forwarder, closeUpgrades } = createHttpServer({ config, runtime, app, log, viaName: viaName(await store.deploymentId()) });
     server.headersTimeout = config.headersTimeoutMs;

@@ -2,22 +2,28 @@
  * The running server's view of the shared state: proxy target, keys, caches. The hot path reads
  * these fields synchronously; `refresh` rebuilds them when the store's revision moves, which
  * happens immediately after a change through the admin API and within one poll interval after a
- * change by another process (the CLI).
+ * change by another process (the CLI). It also applies the key changes that fall due with time
+ * (retirements, scheduled rotations; the rules are in tokens/key-lifecycle/), at the due time.
  */
+import type { AuditLog } from './audit.js';
 import type { Config } from './config.js';
 import { HASH_CONCURRENCY, HashQueue, LoginThrottle, PasswordVerifier, type HashSlot } from './identity/index.js';
 import type { Logger } from './log.js';
 import { parseTargetUrl, type TargetUrl } from './proxy/index.js';
 import type { Store } from './store/index.js';
-import { keyEncryptionOf } from './keys.js';
-import { KeySet, TokenMinter, type KeyEncryption } from './tokens/index.js';
+import { applyDueKeyChanges, keyChangeAudit, keyLifecycleOf, KeySet, nextKeyChange, TokenMinter, type KeyLifecycle, type KeyLifecycleConfig } from './tokens/index.js';
 
 export interface RuntimeOptions {
   store: Store;
-  config: Pick<Config, 'issuer' | 'audience' | 'tokenTtlSeconds' | 'pollIntervalMs' | 'keyEncryptionKey' | 'maxLoginFailures' | 'loginMaxWaitMs' | 'ipv6PrefixBits'>;
+  config: Pick<Config, 'issuer' | 'audience' | 'tokenTtlSeconds' | 'pollIntervalMs' | 'maxLoginFailures' | 'clockSkewSeconds' | 'loginMaxWaitMs' | 'ipv6PrefixBits'> & KeyLifecycleConfig;
   log: Pick<Logger, 'info' | 'warn' | 'error'>;
+  /** Where a scheduled rotation is recorded (actor `scheduler`). */
+  audit: AuditLog;
   now?: () => number;
 }
+
+/** Node timers take at most 2^31-1 ms; a later change is picked up by a later timer or poll. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export class Runtime {
   target: TargetUrl | null = null;
@@ -31,9 +37,13 @@ export class Runtime {
   readonly #log: RuntimeOptions['log'];
   readonly #now: () => number;
   readonly #pollIntervalMs: number;
-  readonly #encryption: KeyEncryption | null;
+  readonly #lifecycle: KeyLifecycle;
+  readonly #audit: AuditLog;
   #revision = -1;
+  /** When the keys next change by themselves (a retirement, a scheduled rotation), or null. */
+  #nextKeyChange: number | null = null;
   #timer: NodeJS.Timeout | undefined;
+  #keyTimer: NodeJS.Timeout | undefined;
   #refreshing: Promise<void> | undefined;
   /** A reload asked for while one runs: it must start after it (that one may have read the store too early). */
   #followUp: Promise<void> | undefined;
@@ -43,12 +53,14 @@ export class Runtime {
     this.#log = options.log;
     this.#now = options.now ?? Date.now;
     this.#pollIntervalMs = options.config.pollIntervalMs;
-    this.#encryption = keyEncryptionOf(options.config);
+    this.#lifecycle = keyLifecycleOf(options.store, options.config, this.#now);
+    this.#audit = options.audit;
     this.keys = new KeySet([], this.#now());
     this.minter = new TokenMinter({
       issuer: options.config.issuer,
       audience: options.config.audience,
       ttlSeconds: options.config.tokenTtlSeconds,
+      clockSkewSeconds: options.config.clockSkewSeconds,
       now: this.#now,
     });
     this.throttle = new LoginThrottle({ limit: options.config.maxLoginFailures, ipv6PrefixBits: options.config.ipv6PrefixBits, now: this.#now });
@@ -84,12 +96,17 @@ export class Runtime {
 
   async #reload(): Promise<void> {
     const now = this.#now();
-    // A pending key due to sign, or a retiring key past its notAfter: apply it (any process may).
-    // On the first load too: a transition may have fallen due while no server was running.
-    const due = this.#revision === -1 || (this.keys.nextChange !== null && this.keys.nextChange <= now);
-    if (due) await this.#store.advanceKeys(now);
+    const firstLoad = this.#revision === -1;
+    // A retirement or a scheduled rotation due: apply it (any process may; the store makes a
+    // rotation happen once). On the first load too: it may have fallen due while no server ran.
+    const due = firstLoad || (this.#nextKeyChange !== null && this.#nextKeyChange <= now);
+    if (due) await this.#applyDueKeyChanges();
     const revision = await this.#store.revision();
-    if (revision === this.#revision && !due) return;
+    if (revision === this.#revision && !due) {
+      // A key timer that fired a little early: arm it again rather than wait for a poll.
+      this.#armKeyTimer(now);
+      return;
+    }
     const seen = this.#revision;
     this.#revision = revision;
 
@@ -101,9 +118,13 @@ export class Runtime {
       this.target = null;
     }
 
-    const keys = new KeySet(await this.#store.listKeys(), now, this.#encryption);
+    const records = await this.#store.listKeys();
+    const keys = new KeySet(records, now, this.#lifecycle.encryption);
+    this.#nextKeyChange = nextKeyChange(records, this.#lifecycle.policy);
+    this.#armKeyTimer(now);
     if (keys.fingerprint !== this.keys.fingerprint) {
-      if (keys.active?.kid !== this.keys.active?.kid) this.#log.info({ kid: keys.active?.kid ?? null }, 'signing key changed');
+      // The first load is no change: a restart finds the key the previous run signed with.
+      if (!firstLoad && keys.active?.kid !== this.keys.active?.kid) this.#log.info({ kid: keys.active?.kid ?? null, previous: this.keys.active?.kid ?? null }, 'signing key changed');
       this.keys = keys;
       this.minter.setKey(keys.active);
     }
@@ -127,6 +148,30 @@ export class Runtime {
     }
   }
 
+  async #applyDueKeyChanges(): Promise<void> {
+    const scheduled = await applyDueKeyChanges(this.#lifecycle);
+    if (!scheduled) return;
+    if ('rotatedElsewhere' in scheduled) {
+      this.#log.info('scheduled key rotation done by another process');
+      return;
+    }
+    const rotation = scheduled.rotated;
+    const every = this.#lifecycle.policy.rotateEverySeconds;
+    this.#audit.record({ actor: 'scheduler', action: 'key.rotate', target: rotation.active.kid, details: { ...keyChangeAudit(rotation, 'scheduled'), rotateEverySeconds: every } });
+    this.#log.info({ kid: rotation.active.kid, next: rotation.next.kid, rotateEverySeconds: every }, 'scheduled key rotation');
+  }
+
+  /** A timer for the next key change, so that replicas apply it when due, not a poll later. */
+  #armKeyTimer(now: number): void {
+    clearTimeout(this.#keyTimer);
+    this.#keyTimer = undefined;
+    if (!this.#timer || this.#nextKeyChange === null) return;
+    this.#keyTimer = setTimeout(() => {
+      this.refresh().catch((err: unknown) => this.#log.error({ err: (err as Error).message }, 'key change failed'));
+    }, Math.min(Math.max(0, this.#nextKeyChange - now), MAX_TIMER_MS));
+    this.#keyTimer.unref();
+  }
+
   /** Polls the store for changes made by other processes. */
   start(): void {
     if (this.#timer) return;
@@ -134,10 +179,13 @@ export class Runtime {
       this.refresh().catch((err: unknown) => this.#log.error({ err: (err as Error).message }, 'store refresh failed'));
     }, this.#pollIntervalMs);
     this.#timer.unref();
+    this.#armKeyTimer(this.#now());
   }
 
   stop(): void {
     clearInterval(this.#timer);
+    clearTimeout(this.#keyTimer);
     this.#timer = undefined;
+    this.#keyTimer = undefined;
   }
 }

@@ -4,33 +4,40 @@ import type { Config } from '../config.js';
 import type { AuditLog } from '../audit.js';
 import { InvalidInputError, InvalidTargetUrlError, UnsupportedMediaTypeError } from '../errors.js';
 import { ROLE_ADMIN } from '../identity/index.js';
-import { keyEncryptionOf, parseBits, publicKeyInfo, rotateKey, rotationTiming } from '../keys.js';
 import type { Logger } from '../log.js';
 import { requireRole } from '../policy.js';
 import { isSelfTarget, parseTargetUrl, type SelfAddress } from '../proxy/index.js';
 import type { Runtime } from '../runtime.js';
 import type { Store } from '../store/index.js';
+import { API_FIELD_NAMES, emergencyWarning, keyChangeAudit, keyChangeInfo, keyLifecycleOf, publicKeyInfo, rotate, rotationMode, rotationRequestOf, type KeyLifecycleConfig } from '../tokens/index.js';
 import { actorOf, publicUser, removeUser, saveUser } from '../users.js';
 
 export interface AdminDeps {
   store: Store;
   runtime: Pick<Runtime, 'refresh' | 'hashSlot'>;
-  config: Pick<Config, 'minPasswordLength' | 'tokenTtlSeconds' | 'jwksMaxAgeSeconds' | 'keyEncryptionKey'>;
+  config: Pick<Config, 'minPasswordLength'> & KeyLifecycleConfig;
   authenticate: RequestHandler;
-  log: Pick<Logger, 'info'>;
+  log: Pick<Logger, 'info' | 'warn'>;
   audit: AuditLog;
   /** Where the gateway listens, to refuse a target pointing back at it. */
   self: () => SelfAddress;
 }
 
-/** A browser form cannot send application/json cross-site without a preflight: the admin API accepts nothing else. */
+/**
+ * A browser form cannot send application/json cross-site without a preflight: the admin API accepts nothing else.
+ * That holds for a POST without a body too: a cross-site form, or a no-cors fetch, can send an
+ * empty POST (with a form type, or no Content-Type at all) along with cached basic credentials.
+ * So `POST /admin/keys/rotate` takes an empty body, but still needs `Content-Type: application/json`,
+ * which a page on another origin cannot set without a preflight that this server never grants.
+ */
 function requireJson(req: Request, _res: Response, next: NextFunction): void {
   // Every state-changing method (forms can send POST, even empty) must say application/json.
   const changes = req.method === 'PUT' || req.method === 'POST' || req.method === 'PATCH';
   const hasBody = (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0') || req.headers['transfer-encoding'] !== undefined;
   if (!changes && !hasBody) return next();
   if (req.headers['content-type'] === undefined || !/^application\/json\s*(;|$)/i.test(req.headers['content-type'])) {
-    return next(new UnsupportedMediaTypeError('the request must be application/json'));
+    const emptyHint = changes && !hasBody ? ' (even without a body: a cross-site form can send an empty POST, it cannot send that header)' : '';
+    return next(new UnsupportedMediaTypeError(`the request must have Content-Type: application/json${emptyHint}`));
   }
   next();
 }
@@ -106,14 +113,14 @@ export function createAdminRouter(deps: AdminDeps): Router {
   });
 
   router.post('/keys/rotate', async (req, res) => {
-    const body = req.body === undefined ? {} : objectBody(req, ['bits', 'grace', 'publishDelay']);
-    const bits = parseBits(body['bits'] as number | undefined);
-    const timing = rotationTiming(config, { publishDelay: body['publishDelay'] as number | undefined, grace: body['grace'] as number | undefined });
-    const key = await rotateKey(store, bits, timing, keyEncryptionOf(config));
-    audit.record({ actor: actor(req), action: 'key.rotate', target: key.kid, details: { bits, ...timing } });
+    const body = req.body === undefined ? {} : objectBody(req, ['bits', 'force', 'revokeCurrent', 'publishDelay', 'grace']);
+    const request = rotationRequestOf(body, API_FIELD_NAMES);
+    const change = await rotate(keyLifecycleOf(store, config, Date.now, admin(req)), request);
+    audit.record({ actor: actor(req), action: 'key.rotate', target: change.active.kid, details: { ...keyChangeAudit(change, rotationMode(request)), bits: request.bits } });
     await runtime.refresh();
-    log.info({ actor: actor(req), action: 'key.rotate', target: key.kid }, 'signing key rotated');
-    res.status(201).json(publicKeyInfo(key));
+    if (request.revokeCurrent) log.warn({ actor: actor(req), action: 'key.rotate', target: change.active.kid }, emergencyWarning(config.consumerCacheMaxSeconds));
+    else log.info({ actor: actor(req), action: 'key.rotate', target: change.active.kid }, 'signing key rotated');
+    res.status(201).json(keyChangeInfo(change));
   });
 
   return router;

@@ -3,12 +3,16 @@ import os from 'node:os';
 import { openAuditLog, type AuditEvent } from '../audit.js';
 import { loadConfig, type Config, type Flags } from '../config.js';
 import { openStore, type Store } from '../store/index.js';
+import { retireExpiredKeys } from '../tokens/index.js';
 
-/** Opens the existing store (a missing one is bad input: exit 2), applies due key transitions, runs `fn`, closes. */
+/**
+ * Opens the existing store (a missing one is bad input: exit 2), retires keys past their notAfter,
+ * runs `fn`, closes. Rotations that fall due (--rotate-every) are left to the servers.
+ */
 export async function withStore<T>(config: Pick<Config, 'dataDir'>, fn: (store: Store) => Promise<T>, options: { create?: boolean } = {}): Promise<T> {
   const store = openStore({ dataDir: config.dataDir, create: options.create ?? false });
   try {
-    await store.advanceKeys(Date.now());
+    await retireExpiredKeys(store, Date.now());
     return await fn(store);
   } finally {
     await store.close();

@@ -1,35 +1,62 @@
-/** `jwtgate keys rotate|list|import|export`. */
-import { createPublicKey } from 'node:crypto';
+/** `jwtgate keys rotate|list|import|export`: the CLI face of tokens/key-lifecycle/. */
+import { createPublicKey, type JsonWebKey } from 'node:crypto';
 import fs from 'node:fs/promises';
 import type { Config } from '../config.js';
 import { InvalidInputError, KeyImportError, NotFoundError } from '../errors.js';
-import { importKey, keyEncryptionOf, parseBits, publicKeyInfo, rotateKey, rotationTiming } from '../keys.js';
-import type { KeyRecord } from '../store/index.js';
-import { KeySet, importPrivateKeyPem } from '../tokens/index.js';
+import {
+  CLI_OPTION_NAMES,
+  emergencyWarning,
+  importPrivateKeyPem,
+  importSigningKey,
+  keyChangeAudit,
+  keyLifecycleOf,
+  KeySet,
+  publicKeyInfo,
+  refuseRemovedTimingOptions,
+  rotate,
+  rotationMode,
+  rotationRequestOf,
+  type KeyChange,
+  type KeyLifecycleConfig,
+} from '../tokens/index.js';
 import { auditCli, printJson, table, withStore } from './common.js';
 
-type KeysConfig = Pick<Config, 'dataDir' | 'tokenTtlSeconds' | 'jwksMaxAgeSeconds' | 'keyEncryptionKey' | 'auditLogFile'>;
+type KeysConfig = Pick<Config, 'dataDir' | 'auditLogFile'> & KeyLifecycleConfig;
 
-export interface TimingFlags {
-  grace?: string;
+export interface RotateFlags {
+  bits?: string;
+  force?: boolean;
+  revokeCurrent?: boolean;
+  /** Removed options: refused with the reason. */
   publishDelay?: string;
+  grace?: string;
 }
 
-function describeSchedule(key: KeyRecord): string {
-  return key.state === 'active' ? `${key.kid} is active (signing now)` : `${key.kid} is published now and signs from ${new Date(key.activatesAt!).toISOString()}`;
+const iso = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString());
+
+/** What a change did, for stderr: which key signs, which is next, what happens to the others. */
+function describeChange(change: KeyChange): string {
+  const lines = [
+    `${change.active.kid} signs now (published since ${iso(change.active.publishedAt)})`,
+    `${change.next.kid} is the next key (published since ${iso(change.next.publishedAt)}; it signs at the next rotation)`,
+  ];
+  for (const key of change.replaced) {
+    lines.push(key.state === 'retiring' ? `${key.kid} no longer signs and stays published until ${iso(key.notAfter)}` : `${key.kid} is retired: no longer published, private key erased`);
+  }
+  return `${lines.join('\n')}\n`;
 }
 
-export async function rotateCommand(config: KeysConfig, flags: TimingFlags & { bits?: string }): Promise<void> {
-  const bits = parseBits(flags.bits);
-  const timing = rotationTiming(config, flags);
-  const key = await withStore(config, (store) => rotateKey(store, bits, timing, keyEncryptionOf(config)));
-  auditCli(config, { action: 'key.rotate', target: key.kid, details: { bits, ...timing } });
-  process.stdout.write(`${key.kid}\n`);
-  process.stderr.write(`${describeSchedule(key)}; the previous key stays published ${timing.graceSeconds} s after that\n`);
+export async function rotateCommand(config: KeysConfig, flags: RotateFlags): Promise<void> {
+  const request = rotationRequestOf(flags, CLI_OPTION_NAMES);
+  const change = await withStore(config, (store) => rotate(keyLifecycleOf(store, config), request));
+  auditCli(config, { action: 'key.rotate', target: change.active.kid, details: { ...keyChangeAudit(change, rotationMode(request)), bits: request.bits } });
+  process.stdout.write(`${change.active.kid}\n`);
+  process.stderr.write(describeChange(change));
+  if (request.revokeCurrent) process.stderr.write(`warning: ${emergencyWarning(config.consumerCacheMaxSeconds)}\n`);
 }
 
-export async function importCommand(config: KeysConfig, file: string, flags: TimingFlags): Promise<void> {
-  const timing = rotationTiming(config, flags);
+export async function importCommand(config: KeysConfig, file: string, flags: Pick<RotateFlags, 'publishDelay' | 'grace'>): Promise<void> {
+  refuseRemovedTimingOptions(flags, CLI_OPTION_NAMES);
   let pem: string;
   try {
     pem = await fs.readFile(file, 'utf8');
@@ -37,20 +64,20 @@ export async function importCommand(config: KeysConfig, file: string, flags: Tim
     throw new KeyImportError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
   // Parse and check everything before the store is opened: a bad key leaves it untouched.
-  await importPrivateKeyPem(pem);
-  const key = await withStore(config, (store) => importKey(store, pem, timing, keyEncryptionOf(config)), { create: true });
-  auditCli(config, { action: 'key.import', target: key.kid, details: { bits: key.bits, ...timing } });
+  const key = await importPrivateKeyPem(pem);
+  const change = await withStore(config, (store) => importSigningKey(keyLifecycleOf(store, config), key), { create: true });
+  auditCli(config, { action: 'key.import', target: key.kid, details: { ...keyChangeAudit(change, 'import'), bits: key.bits, as: change.imported.state } });
   process.stdout.write(`${key.kid}\n`);
-  process.stderr.write(`${describeSchedule(key)}\n`);
+  process.stderr.write(describeChange(change));
 }
 
-export async function listCommand(config: KeysConfig, json: boolean): Promise<void> {
+export async function listCommand(config: Pick<Config, 'dataDir'>, json: boolean): Promise<void> {
   const keys = (await withStore(config, (store) => store.listKeys())).map(publicKeyInfo);
   if (json) return printJson(keys);
-  process.stdout.write(table([['KID', 'STATE', 'BITS', 'CREATED', 'ACTIVATES', 'NOT_AFTER'], ...keys.map((k) => [k.kid, k.state, String(k.bits), k.createdAt, k.activatesAt ?? '-', k.notAfter ?? '-'])]));
+  process.stdout.write(table([['KID', 'STATE', 'BITS', 'CREATED', 'PUBLISHED', 'ACTIVATES', 'NOT_AFTER'], ...keys.map((k) => [k.kid, k.state, String(k.bits), k.createdAt!, k.publishedAt!, k.activatesAt ?? '-', k.notAfter ?? '-'])]));
 }
 
-export async function exportCommand(config: KeysConfig, format: string | undefined, kid: string | undefined): Promise<void> {
+export async function exportCommand(config: Pick<Config, 'dataDir'>, format: string | undefined, kid: string | undefined): Promise<void> {
   if (format !== 'pem' && format !== 'jwks') throw new InvalidInputError(`--format must be pem or jwks, got ${JSON.stringify(format)}`);
   // Public material only: the JWKS view is built from the public JWKs, private keys are not opened.
   const keys = await withStore(config, (store) => store.listKeys());
@@ -62,5 +89,5 @@ export async function exportCommand(config: KeysConfig, format: string | undefin
   const activeKid = keys.find((k) => k.state === 'active')?.kid;
   const jwk = kid !== undefined ? published[0] : published.find((k) => k.kid === activeKid);
   if (!jwk) throw new NotFoundError('no active key');
-  process.stdout.write(createPublicKey({ key: jwk as import('node:crypto').JsonWebKey, format: 'jwk' }).export({ type: 'spki', format: 'pem' }).toString());
+  process.stdout.write(createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' }).export({ type: 'spki', format: 'pem' }).toString());
 }

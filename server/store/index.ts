@@ -1,7 +1,7 @@
 import type { Store } from './types.js';
 import { openSqliteStore } from './sqlite.js';
 
-export type { AdminActor, Changes, KeyRecord, KeyState, NewKeyRecord, SessionRecord, SessionSecretRecord, SessionSelector, Store, UserPatch, UserRecord, UserWriteOptions } from './types.js';
+export type { AdminActor, Changes, KeyRecord, KeyState, NewKeyRecord, PromoteNextKey, ReplaceNextKey, ReplaceSigningKeys, SessionRecord, SessionSecretRecord, SessionSelector, SigningKids, Store, UserPatch, UserRecord, UserWriteOptions } from './types.js';
 export { STORE_FILE } from './sqlite.js';
 
 export interface StoreOptions {

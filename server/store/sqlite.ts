@@ -8,8 +8,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { ActorRevokedError, ForbiddenError, LastAdminError, StoreError, StoreNotFoundError } from '../errors.js';
-import type { AdminActor, Changes, KeyRecord, KeyState, Store, UserPatch, UserRecord, UserWriteOptions } from './types.js';
+import { migrate, SCHEMA_VERSION } from './sqlite-migrations.js';
 import { sqliteSessions } from './sqlite-sessions.js';
+import type { AdminActor, Changes, KeyRecord, KeyState, NewKeyRecord, SigningKids, Store, UserPatch, UserRecord, UserWriteOptions } from './types.js';
 
 /** What one write touched, filled in while it runs. */
 export interface Changed {
@@ -20,56 +21,6 @@ export interface Changed {
 
 /** The administrator role (identity/ names it too; the store must not depend on identity/). */
 const ROLE_ADMIN = 'ROLE_ADMIN';
-
-/**
- * The schema, one step per version (PRAGMA user_version = the number of steps applied). A store
- * is migrated forward on open, in one transaction; a store newer than this code is refused.
- */
-const MIGRATIONS: readonly string[] = [
-  // 1: meta, users, keys.
-  `
-CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT);
-CREATE TABLE IF NOT EXISTS users (
-  name TEXT PRIMARY KEY,
-  roles TEXT NOT NULL,
-  password_hash TEXT
-);
-CREATE TABLE IF NOT EXISTS keys (
-  kid TEXT PRIMARY KEY,
-  state TEXT NOT NULL CHECK (state IN ('pending', 'active', 'retiring', 'retired')),
-  bits INTEGER NOT NULL,
-  created_at INTEGER NOT NULL,
-  activates_at INTEGER,
-  not_after INTEGER,
-  public_jwk TEXT NOT NULL,
-  private_key TEXT
-);
-CREATE UNIQUE INDEX IF NOT EXISTS keys_one_active ON keys (state) WHERE state = 'active';
-INSERT OR IGNORE INTO meta (k, v) VALUES ('revision', '0');
-`,
-  // 2: a password version per user (admin writes check it); which users and sessions each
-  // revision touched (servers drop only those from their caches); browser sessions and the
-  // secrets that sign their cookies.
-  `
-ALTER TABLE users ADD COLUMN password_version INTEGER NOT NULL DEFAULT 0;
-CREATE TABLE changes (revision INTEGER NOT NULL, kind TEXT NOT NULL CHECK (kind IN ('user', 'session')), key TEXT NOT NULL);
-CREATE INDEX changes_by_revision ON changes (revision);
-CREATE TABLE sessions (
-  id_hash TEXT PRIMARY KEY,
-  handle TEXT NOT NULL UNIQUE,
-  user TEXT NOT NULL,
-  created_at INTEGER NOT NULL,
-  last_seen_at INTEGER NOT NULL,
-  idle_expires_at INTEGER NOT NULL,
-  expires_at INTEGER NOT NULL,
-  client_address TEXT NOT NULL,
-  user_agent TEXT NOT NULL
-);
-CREATE INDEX sessions_by_user ON sessions (user);
-CREATE TABLE session_secrets (id TEXT PRIMARY KEY, secret TEXT NOT NULL, created_at INTEGER NOT NULL, retires_at INTEGER);
-`,
-];
-const SCHEMA_VERSION = MIGRATIONS.length;
 
 /** How many revisions of changes are remembered for changesSince (older ones: "unknown"). */
 const CHANGES_KEPT = 10_000;
@@ -85,6 +36,7 @@ interface KeyRow {
   state: KeyState;
   bits: number;
   created_at: number;
+  published_at: number;
   activates_at: number | null;
   not_after: number | null;
   public_jwk: string;
@@ -97,6 +49,7 @@ const toKey = (row: KeyRow): KeyRecord => ({
   state: row.state,
   bits: row.bits,
   createdAt: row.created_at,
+  publishedAt: row.published_at,
   activatesAt: row.activates_at,
   notAfter: row.not_after,
   publicJwk: row.public_jwk,
@@ -143,14 +96,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     db.close();
     throw new StoreError(`the store at ${file} has schema ${version}, newer than this jwtgate (${SCHEMA_VERSION})`);
   }
-  if (version < SCHEMA_VERSION) {
-    db.transaction(() => {
-      // Read again under the write lock: another process may have migrated since.
-      const current = db.pragma('user_version', { simple: true }) as number;
-      for (let step = current; step < SCHEMA_VERSION; step++) db.exec(MIGRATIONS[step]!);
-      db.pragma(`user_version = ${SCHEMA_VERSION}`);
-    }).immediate();
-  }
+  if (migrate(db) < SCHEMA_VERSION) db.pragma('wal_checkpoint(TRUNCATE)');
 
   const q = {
     revision: db.prepare<[], { v: string }>(`SELECT v FROM meta WHERE k = 'revision'`),
@@ -173,17 +119,14 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     replaceHash: db.prepare(`UPDATE users SET password_hash = ? WHERE name = ? AND password_hash = ?`),
     deleteUser: db.prepare(`DELETE FROM users WHERE name = ?`),
     listKeys: db.prepare<[], KeyRow>(`SELECT * FROM keys ORDER BY created_at, kid`),
-    dropPending: db.prepare(`UPDATE keys SET state = 'retired', private_key = NULL WHERE state = 'pending'`),
-    setActiveNotAfter: db.prepare(`UPDATE keys SET not_after = ? WHERE state = 'active'`),
-    insertPending: db.prepare(
-      `INSERT INTO keys (kid, state, bits, created_at, activates_at, not_after, public_jwk, private_key) VALUES (?, 'pending', ?, ?, ?, NULL, ?, ?)`,
+    signingKeys: db.prepare<[], { kid: string; state: 'active' | 'next' }>(`SELECT kid, state FROM keys WHERE state IN ('active', 'next')`),
+    insertKey: db.prepare<[{ kid: string; state: 'active' | 'next'; bits: number; createdAt: number; publishedAt: number; activatesAt: number | null; publicJwk: string; privateKey: string }]>(
+      `INSERT INTO keys (kid, state, bits, created_at, published_at, activates_at, not_after, public_jwk, private_key) VALUES (@kid, @state, @bits, @createdAt, @publishedAt, @activatesAt, NULL, @publicJwk, @privateKey)`,
     ),
-    duePending: db.prepare<[number], { kid: string }>(`SELECT kid FROM keys WHERE state = 'pending' AND activates_at <= ? ORDER BY activates_at DESC LIMIT 1`),
-    demoteActive: db.prepare(`UPDATE keys SET state = 'retiring', not_after = COALESCE(not_after, ?) WHERE state = 'active'`),
-    promote: db.prepare(`UPDATE keys SET state = 'active' WHERE kid = ?`),
-    countDue: db.prepare<[number, number], { n: number }>(
-      `SELECT COUNT(*) AS n FROM keys WHERE (state = 'pending' AND activates_at <= ?) OR (state = 'retiring' AND not_after <= ?)`,
-    ),
+    activate: db.prepare(`UPDATE keys SET state = 'active', activates_at = ? WHERE kid = ?`),
+    toRetiring: db.prepare(`UPDATE keys SET state = 'retiring', not_after = ? WHERE kid = ?`),
+    retireNow: db.prepare(`UPDATE keys SET state = 'retired', not_after = ?, private_key = NULL WHERE kid = ?`),
+    countExpired: db.prepare<[number], { n: number }>(`SELECT COUNT(*) AS n FROM keys WHERE state = 'retiring' AND not_after <= ?`),
     retireExpired: db.prepare(`UPDATE keys SET state = 'retired', private_key = NULL WHERE state = 'retiring' AND not_after <= ?`),
     setPrivateKey: db.prepare(`UPDATE keys SET private_key = ? WHERE kid = ?`),
   };
@@ -229,6 +172,31 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     if (wasAdmin && !staysAdmin && (q.countAdminsWithPassword.get()?.n ?? 0) <= 1) {
       throw new LastAdminError(`${name} is the last administrator with a password`);
     }
+  }
+
+  /**
+   * A key transition: one IMMEDIATE transaction that first checks the active and next keys are
+   * still `expected` (compare-and-set; false and no write otherwise), then applies `fn`, bumps
+   * the revision, and purges erased key material from the WAL.
+   */
+  function keyTransition(expected: SigningKids, fn: (current: SigningKids) => void, actor?: AdminActor): boolean {
+    const tx = db.transaction(() => {
+      checkActor(actor);
+      const current: SigningKids = { active: null, next: null };
+      for (const row of q.signingKeys.all()) current[row.state] = row.kid;
+      if (current.active !== expected.active || current.next !== expected.next) return false;
+      fn(current);
+      q.bump.run();
+      return true;
+    });
+    const applied = tx.immediate();
+    if (applied) purgeWal();
+    return applied;
+  }
+
+  function insertKey(key: NewKeyRecord, state: 'active' | 'next', now: number): void {
+    const { kid, bits, createdAt, publicJwk, privateKey } = key;
+    q.insertKey.run({ kid, state, bits, createdAt, publishedAt: now, activatesAt: state === 'active' ? now : null, publicJwk, privateKey });
   }
 
   /** Old page images in the WAL may still hold erased key material: fold them into the file now. */
@@ -326,28 +294,30 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     async listKeys() {
       return q.listKeys.all().map(toKey);
     },
-    async scheduleKey(key, activatesAt, predecessorNotAfter, now) {
-      write(() => {
-        q.dropPending.run();
-        q.setActiveNotAfter.run(predecessorNotAfter);
-        q.insertPending.run(key.kid, key.bits, key.createdAt, activatesAt, key.publicJwk, key.privateKey);
-      });
-      purgeWal();
-      await store.advanceKeys(now);
+    async promoteNextKey({ expected, newNext, previousNotAfter, now, actor }) {
+      return keyTransition(expected, (current) => {
+        if (current.active !== null) q.toRetiring.run(previousNotAfter, current.active);
+        q.activate.run(now, expected.next);
+        insertKey(newNext, 'next', now);
+      }, actor);
     },
-    async advanceKeys(now) {
+    async replaceNextKey({ expected, next, now, actor }) {
+      return keyTransition(expected, (current) => {
+        if (current.next !== null) q.retireNow.run(now, current.next);
+        insertKey(next, 'next', now);
+      }, actor);
+    },
+    async replaceSigningKeys({ expected, active, next, now, actor }) {
+      return keyTransition(expected, (current) => {
+        for (const kid of [current.active, current.next]) if (kid !== null) q.retireNow.run(now, kid);
+        insertKey(active, 'active', now);
+        insertKey(next, 'next', now);
+      }, actor);
+    },
+    async retireExpiredKeys(now) {
       // Read-only check first: most polls find nothing due and must not bump the revision.
-      if ((q.countDue.get(now, now)?.n ?? 0) === 0) return 0;
-      const changed = write(() => {
-        let changed = 0;
-        const due = q.duePending.get(now);
-        if (due) {
-          changed += q.demoteActive.run(now).changes;
-          changed += q.promote.run(due.kid).changes;
-        }
-        changed += q.retireExpired.run(now).changes;
-        return changed;
-      });
+      if ((q.countExpired.get(now)?.n ?? 0) === 0) return 0;
+      const changed = write(() => q.retireExpired.run(now).changes);
       purgeWal();
       return changed;
     },

@@ -76,11 +76,13 @@ export interface UserPatch {
 }
 
 /**
- * pending: published in the JWKS, not signing yet (publish first, sign later);
- * active: signs new tokens (exactly one); retiring: published until notAfter, no longer signing;
- * retired: not published, private key erased.
+ * The key life cycle (rules in server/tokens/key-lifecycle/): next → active → retiring → retired.
+ * next: published in the JWKS, does not sign (at most one; it signs at the next rotation);
+ * active: signs new tokens (at most one); retiring: published until notAfter, no longer signing;
+ * retired: not published, private key erased. A next or active key replaced in an emergency, or
+ * a next key replaced by an import, goes straight to retired.
  */
-export type KeyState = 'pending' | 'active' | 'retiring' | 'retired';
+export type KeyState = 'next' | 'active' | 'retiring' | 'retired';
 
 export interface KeyRecord {
   kid: string;
@@ -88,9 +90,14 @@ export interface KeyRecord {
   bits: number;
   /** ms since epoch. */
   createdAt: number;
-  /** ms since epoch: when a pending key starts signing. */
+  /** ms since epoch: when the key entered the JWKS. */
+  publishedAt: number;
+  /**
+   * ms since epoch: when the key started signing (active, retiring, retired), or, for a next key,
+   * a promotion scheduled before the upgrade from `pending` (null: at the next rotation).
+   */
   activatesAt: number | null;
-  /** ms since epoch: set once a successor is scheduled; the key is published until then. */
+  /** ms since epoch: a retiring key is published until then; a retired key was removed then. */
   notAfter: number | null;
   /** Public JWK as JSON text. */
   publicJwk: string;
@@ -98,7 +105,43 @@ export interface KeyRecord {
   privateKey: string | null;
 }
 
-export type NewKeyRecord = Omit<KeyRecord, 'state' | 'notAfter' | 'activatesAt'>;
+/** A key about to enter the store: it always has its private key. */
+export type NewKeyRecord = Omit<KeyRecord, 'state' | 'notAfter' | 'activatesAt' | 'publishedAt' | 'privateKey'> & { privateKey: string };
+
+/** The kids of the active and the next key (null: none): what a key transition expects to find. */
+export interface SigningKids {
+  active: string | null;
+  next: string | null;
+}
+
+/** Routine or scheduled rotation: next → active, active → retiring until previousNotAfter, newNext → next. */
+export interface PromoteNextKey {
+  /** Checked first, in the same transaction (see AdminActor). */
+  actor?: AdminActor | undefined;
+  expected: SigningKids & { next: string };
+  newNext: NewKeyRecord;
+  previousNotAfter: number;
+  now: number;
+}
+
+/** A new next key (import, or a store without one): the current next key, if any, is retired (it never signed). */
+export interface ReplaceNextKey {
+  /** Checked first, in the same transaction (see AdminActor). */
+  actor?: AdminActor | undefined;
+  expected: SigningKids;
+  next: NewKeyRecord;
+  now: number;
+}
+
+/** First keys, or an emergency: the current active and next keys, if any, are retired now; both new keys are inserted. */
+export interface ReplaceSigningKeys {
+  /** Checked first, in the same transaction (see AdminActor). */
+  actor?: AdminActor | undefined;
+  expected: SigningKids;
+  active: NewKeyRecord;
+  next: NewKeyRecord;
+  now: number;
+}
 
 export interface Store {
   /** Increases on every write by any process. */
@@ -154,19 +197,17 @@ export interface Store {
   addSessionSecret(secret: SessionSecretRecord, othersRetireAt: number, options?: { onlyIfNone?: boolean }): Promise<boolean>;
 
   listKeys(): Promise<KeyRecord[]>;
-  /**
-   * Schedules `key` to become the active key at `activatesAt` (pending and published until then)
-   * and sets the current active key's `notAfter` to `predecessorNotAfter`; a key still pending
-   * from an earlier rotation is retired (it never signed anything). One transaction. Then runs
-   * `advanceKeys(now)`, so a key due now is active on return.
+  /*
+   * Key transitions. Each is one atomic compare-and-set: it applies only if the active and next
+   * keys are still `expected` (false, and nothing written, otherwise), so when several processes
+   * attempt the same transition (replicas seeing a scheduled rotation due) exactly one applies it.
+   * Inserting a kid the store already holds, in any state, throws.
    */
-  scheduleKey(key: NewKeyRecord, activatesAt: number, predecessorNotAfter: number, now: number): Promise<void>;
-  /**
-   * Applies due transitions: a pending key whose activatesAt <= now becomes active (the active
-   * one retiring); retiring keys whose notAfter <= now become retired, private key erased.
-   * Returns the number of keys changed (0 writes nothing).
-   */
-  advanceKeys(now: number): Promise<number>;
+  promoteNextKey(change: PromoteNextKey): Promise<boolean>;
+  replaceNextKey(change: ReplaceNextKey): Promise<boolean>;
+  replaceSigningKeys(change: ReplaceSigningKeys): Promise<boolean>;
+  /** Retiring keys whose notAfter <= now become retired, private key erased. Returns how many (0 writes nothing). */
+  retireExpiredKeys(now: number): Promise<number>;
   /** Replaces the stored private key material of every key (e.g. sealing it at rest). */
   rewritePrivateKeys(map: (kid: string, privateKey: string) => string): Promise<number>;
 

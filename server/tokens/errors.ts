@@ -10,3 +10,9 @@ export class KeyEncryptionError extends GatewayError {
   override readonly status = 400;
   override readonly code = 'ERR_KEY_ENCRYPTION';
 }
+
+/** A routine rotation that would make a consumer refuse tokens: the next key is too recent. */
+export class RotationTooSoonError extends GatewayError {
+  override readonly status = 409;
+  override readonly code = 'ERR_ROTATION_TOO_SOON';
+}

@@ -52,3 +52,8 @@ export function openPrivateKey(stored: string, encryption: KeyEncryption | null)
 export function sealPrivateKey(pem: string, encryption: KeyEncryption | null): string {
   return encryption ? encryption.seal(pem) : pem;
 }
+
+/** The configured key-encryption key, or null when private keys are stored in clear. */
+export function keyEncryptionOf(config: { keyEncryptionKey: string | null }): KeyEncryption | null {
+  return config.keyEncryptionKey === null ? null : new KeyEncryption(config.keyEncryptionKey);
+}

@@ -4,6 +4,7 @@
  * `refreshMargin` of their lifetime is left: the upstream always receives a token with at least
  * that margin to live. The cache is bounded (LRU) and cleared on key or user changes.
  */
+import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import type { Identity } from '../identity/index.js';
 import type { SigningKey } from './keyset.js';
@@ -14,20 +15,25 @@ export interface MintOptions {
   issuer: string;
   audience: string | null;
   ttlSeconds: number;
+  /** `nbf` is this many seconds before `iat`: a verifier whose clock is behind ours still accepts a fresh token. */
+  clockSkewSeconds: number;
   /** ms since epoch; injectable so tests control the clock. */
   now?: () => number;
   cacheSize?: number;
 }
 
-/** Signs one token; no cache. */
+/** Signs one token; no cache. Every claim is documented in docs/tokens.md. */
 export async function mintToken(key: SigningKey, identity: Pick<Identity, 'name' | 'roles'>, options: MintOptions): Promise<string> {
   const iat = Math.floor((options.now ?? Date.now)() / 1000);
+  // authorities is always an array, [] for a user without roles: verifiers map it without a null check.
   const jwt = new SignJWT({ authorities: [...identity.roles].sort() })
     .setProtectedHeader({ alg: 'RS512', typ: 'JWT', kid: key.kid })
     .setSubject(identity.name)
     .setIssuer(options.issuer)
     .setIssuedAt(iat)
-    .setExpirationTime(iat + options.ttlSeconds);
+    .setNotBefore(Math.max(0, iat - options.clockSkewSeconds))
+    .setExpirationTime(iat + options.ttlSeconds)
+    .setJti(randomUUID());
   if (options.audience !== null) jwt.setAudience(options.audience);
   return jwt.sign(key.privateKey);
 }

@@ -1,7 +1,7 @@
 /**
  * Verifying a token minted by this gateway, presented back to /api/* by an upstream (the Atoti
- * "session" mode): RS512 only, a kid that is currently published, signature, exp/nbf, iss, and
- * aud when configured. Every failure is an InvalidTokenError (401).
+ * "session" mode): RS512 only, a kid that is currently published, signature, exp/nbf/iat within
+ * the clock skew, iss, and aud when configured. Every failure is an InvalidTokenError (401).
  */
 import { jwtVerify, errors as joseErrors, type JWTVerifyGetKey } from 'jose';
 import { InvalidTokenError } from '../errors.js';
@@ -12,8 +12,8 @@ export interface VerifyOptions {
   issuer: string;
   audience: string | null;
   now?: () => number;
-  /** Allowed clock skew, seconds. */
-  clockToleranceSeconds?: number;
+  /** Allowed clock skew for exp, nbf and iat, seconds (--clock-skew). */
+  clockToleranceSeconds: number;
   /** Oldest acceptable iat, seconds; also refuses an iat in the future. */
   maxTokenAgeSeconds?: number;
 }
@@ -30,7 +30,7 @@ export async function verifyToken(token: string, keys: KeySet, options: VerifyOp
       issuer: options.issuer,
       ...(options.audience !== null ? { audience: options.audience } : {}),
       currentDate: new Date((options.now ?? Date.now)()),
-      clockTolerance: options.clockToleranceSeconds ?? 5,
+      clockTolerance: options.clockToleranceSeconds,
       maxTokenAge: options.maxTokenAgeSeconds ?? 86_400,
       requiredClaims: ['sub', 'exp', 'iat'],
     });

@@ -54,10 +54,25 @@ describe('admin API', () => {
   });
 
   it('refuses an empty cross-site-form POST (415): a browser with cached credentials cannot rotate keys', async () => {
-    for (const headers of [{ 'content-type': 'application/x-www-form-urlencoded' }, { 'content-type': 'text/plain' }, {}] as Array<Record<string, string>>) {
+    // What a page on another origin can send without a preflight: a form (urlencoded, multipart,
+    // text/plain), or a no-cors fetch without any Content-Type. All empty, all refused.
+    const keysBefore = (await adminJson(gateway, 'GET', '/admin/keys')).body;
+    for (const headers of [{ 'content-type': 'application/x-www-form-urlencoded' }, { 'content-type': 'multipart/form-data; boundary=x' }, { 'content-type': 'text/plain' }, {}] as Array<Record<string, string>>) {
       const res = await fetch(`${gateway.url}/admin/keys/rotate`, { method: 'POST', headers: { authorization: gateway.adminAuth, ...headers } });
       assert.equal(res.status, 415, JSON.stringify(headers));
+      const body = (await res.json()) as { code: string; error: string };
+      assert.equal(body.code, 'ERR_UNSUPPORTED_MEDIA_TYPE');
+      assert.match(body.error, /Content-Type: application\/json \(even without a body/, 'the answer says what to send');
     }
+    assert.deepEqual((await adminJson(gateway, 'GET', '/admin/keys')).body, keysBefore, 'nothing rotated');
+  });
+
+  it('POST /admin/keys/rotate takes an empty body with Content-Type: application/json (the documented optional body)', async () => {
+    const before = (await adminJson(gateway, 'GET', '/admin/keys')).body as Array<{ kid: string; state: string }>;
+    const res = await fetch(`${gateway.url}/admin/keys/rotate`, { method: 'POST', headers: { authorization: gateway.adminAuth, 'content-type': 'application/json' } });
+    assert.equal(res.status, 201, await res.clone().text());
+    const change = (await res.json()) as { active: { kid: string } };
+    assert.equal(change.active.kid, before.find((k) => k.state === 'next')!.kid);
   });
 
   it('accepts only application/json bodies (415) and valid JSON (400)', async () => {

@@ -135,7 +135,7 @@ describe('Atoti proxy scenario (secured gateway)', () => {
     assert.equal(res.status, 200);
     assert.match(res.headers.get('cache-control')!, /max-age=\d+/);
     const { keys } = (await res.json()) as JSONWebKeySet;
-    assert.equal(keys.length, 1);
+    assert.equal(keys.length, 2, 'the active key and the next key');
     assert.deepEqual(Object.keys(keys[0]!).sort(), ['alg', 'e', 'kid', 'kty', 'n', 'use']);
     assert.equal(keys[0]!.alg, 'RS512');
     assert.equal(keys[0]!.use, 'sig');

@@ -100,36 +100,60 @@ describe('CLI against a running gateway', () => {
   });
 
   it('keys rotate/list/export and the admin keys API never expose private material', async () => {
-    const rotated = await runCli(['keys', 'rotate', '--bits', '2048', '--publish-delay', '0', '--grace', '60', ...dd]);
+    const before = JSON.parse((await runCli(['keys', 'list', '--json', ...dd])).stdout) as Array<{ kid: string; state: string; publishedAt: string }>;
+    const firstNext = before.find((k) => k.state === 'next')!;
+    assert.ok(firstNext && !Number.isNaN(Date.parse(firstNext.publishedAt)), 'keys list shows the next key and when it was published');
+    const rotated = await runCli(['keys', 'rotate', '--bits', '3072', ...dd]);
     assert.equal(rotated.code, 0, rotated.stderr);
     const kid = rotated.stdout.trim();
-    const list = JSON.parse((await runCli(['keys', 'list', '--json', ...dd])).stdout) as Array<{ kid: string; state: string; bits: number; notAfter: string | null }>;
+    assert.equal(kid, firstNext.kid, 'the next key signs now');
+    assert.match(rotated.stderr, new RegExp(`^${kid} signs now .*\n\\S+ is the next key .*\n\\S+ no longer signs and stays published until `));
+    const list = JSON.parse((await runCli(['keys', 'list', '--json', ...dd])).stdout) as Array<{ kid: string; state: string; bits: number; publishedAt: string; notAfter: string | null }>;
     assert.equal(list.find((k) => k.state === 'active')?.kid, kid);
+    assert.equal(list.find((k) => k.state === 'next')?.bits, 3072, '--bits sizes the new next key');
     assert.equal(list.filter((k) => k.state === 'retiring').length, 1);
-    assert.ok(list.find((k) => k.state === 'retiring')!.notAfter);
-    assert.match((await runCli(['keys', 'list', ...dd])).stdout, /^KID\s+STATE\s+BITS\s+CREATED\s+ACTIVATES\s+NOT_AFTER\n/);
+    // The previous key stays published token TTL + --consumer-cache-max (300 + 3600 s) by default.
+    const retiring = list.find((k) => k.state === 'retiring')!;
+    assert.ok(Math.abs(Date.parse(retiring.notAfter!) - Date.now() - 3_900_000) < 60_000, retiring.notAfter!);
+    assert.match((await runCli(['keys', 'list', ...dd])).stdout, /^KID\s+STATE\s+BITS\s+CREATED\s+PUBLISHED\s+ACTIVATES\s+NOT_AFTER\n/);
+    // A second rotation now would make a key sign that was published seconds ago: refused.
+    const tooSoon = await runCli(['keys', 'rotate', ...dd]);
+    assertBadInput(tooSoon, /was published \d+ s ago; a consumer that cached the JWKS before then .*Rotate from \S+Z, or force it now/);
     const pem = await runCli(['keys', 'export', '--format', 'pem', ...dd]);
     assert.match(pem.stdout, /^-----BEGIN PUBLIC KEY-----\n[\s\S]+-----END PUBLIC KEY-----\n$/);
     const jwks = JSON.parse((await runCli(['keys', 'export', '--format', 'jwks', ...dd])).stdout) as { keys: Array<Record<string, string>> };
-    assert.equal(jwks.keys.length, 2);
+    assert.equal(jwks.keys.length, 3, 'active, next and retiring');
     for (const k of jwks.keys) assert.deepEqual(Object.keys(k).sort(), ['alg', 'e', 'kid', 'kty', 'n', 'use']);
     const one = JSON.parse((await runCli(['keys', 'export', '--format', 'jwks', '--kid', kid, ...dd])).stdout) as { keys: unknown[] };
     assert.equal(one.keys.length, 1);
     assertBadInput(await runCli(['keys', 'export', '--format', 'der', ...dd]), /--format/);
     assertBadInput(await runCli(['keys', 'export', '--kid', 'nope', ...dd]), /no published key/);
     assertBadInput(await runCli(['keys', 'rotate', '--bits', '1024', ...dd]), /bits/);
-    assertBadInput(await runCli(['keys', 'rotate', '--grace', '-5', ...dd]), /grace/);
+    assertBadInput(await runCli(['keys', 'rotate', '--grace', '60', ...dd]), /--grace was removed: the previous key stays published --token-ttl \+ --consumer-cache-max/);
+    assertBadInput(await runCli(['keys', 'rotate', '--publish-delay', '0', ...dd]), /--publish-delay was removed: a next key is always published/);
+    assertBadInput(await runCli(['keys', 'rotate', '--force', '--revoke-current', ...dd]), /exclude each other/);
 
     const api = await adminJson(gateway, 'GET', '/admin/keys');
     assert.equal(api.status, 200);
     assert.doesNotMatch(JSON.stringify(api.body), /PRIVATE|privateKey|"d"|"p"|"q"/);
-    const byApi = await adminJson(gateway, 'POST', '/admin/keys/rotate', { publishDelay: 0, grace: 30 });
+    assert.ok((api.body as Array<{ state: string; publishedAt: string }>).some((k) => k.state === 'next' && k.publishedAt), 'GET /admin/keys shows the next key and when it was published');
+    for (const [body, message] of [[{ publishDelay: 0 }, /publishDelay was removed/], [{ grace: 30 }, /grace was removed/], [{ force: 'yes' }, /force must be true or false/], [{ bits: 1000 }, /bits/], [{ when: 1 }, /unknown field/]] as const) {
+      const refused = await adminJson(gateway, 'POST', '/admin/keys/rotate', body);
+      assert.equal(refused.status, 400, JSON.stringify(body));
+      assert.equal((refused.body as { code: string }).code, 'ERR_INVALID_INPUT');
+      assert.match((refused.body as { error: string }).error, message);
+    }
+    const tooSoonByApi = await adminJson(gateway, 'POST', '/admin/keys/rotate', {});
+    assert.equal(tooSoonByApi.status, 409);
+    assert.equal((tooSoonByApi.body as { code: string }).code, 'ERR_ROTATION_TOO_SOON');
+    const byApi = await adminJson(gateway, 'POST', '/admin/keys/rotate', { force: true });
     assert.equal(byApi.status, 201);
-    assert.equal((byApi.body as { state: string }).state, 'active');
+    const change = byApi.body as { active: { kid: string; state: string }; next: { kid: string; state: string }; replaced: Array<{ kid: string; state: string }> };
+    assert.deepEqual([change.active.kid, change.active.state, change.next.state, change.replaced.map((k) => [k.kid, k.state])], [list.find((k) => k.state === 'next')!.kid, 'active', 'next', [[kid, 'retiring']]]);
     assert.doesNotMatch(JSON.stringify(byApi.body), /PRIVATE|privateKey/);
     const jwksNow = (await (await fetch(`${gateway.url}/.well-known/jwks.json`)).json()) as { keys: Array<{ kid: string }> };
-    assert.ok(jwksNow.keys.some((k) => k.kid === (byApi.body as { kid: string }).kid), 'published immediately after an API rotation');
-    assert.equal((await adminJson(gateway, 'POST', '/admin/keys/rotate', { bits: 1000 })).status, 400);
+    assert.equal(jwksNow.keys[0]!.kid, change.active.kid, 'the gateway serves the change at once after an API rotation, active key first');
+    assert.ok(jwksNow.keys.some((k) => k.kid === change.next.kid));
     assert.equal((await adminJson(gateway, 'POST', '/admin/keys/rotate', undefined, basicAuth('nobody', 'x'))).status, 401);
   });
 });

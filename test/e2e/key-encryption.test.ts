@@ -18,7 +18,7 @@ function storeBytes(dir: string): string {
 describe('key encryption at rest', () => {
   it('seals private keys, signs with them, and refuses a wrong or missing key with a clear message (exit 2)', async () => {
     const gateway = await startGateway({ env: { JWTGATE_KEY_ENCRYPTION_KEY: KEK } });
-    const rotate = await runCli(['keys', 'rotate', '--publish-delay', '0', '--data-dir', gateway.dataDir], { env: { JWTGATE_KEY_ENCRYPTION_KEY: KEK } });
+    const rotate = await runCli(['keys', 'rotate', '--data-dir', gateway.dataDir], { env: { JWTGATE_KEY_ENCRYPTION_KEY: KEK } });
     assert.equal(rotate.code, 0, rotate.stderr);
     const mint = await runCli(['token', 'mint', '--sub', 'a', '--data-dir', gateway.dataDir], { env: { JWTGATE_KEY_ENCRYPTION_KEY: KEK } });
     assert.equal(mint.code, 0, mint.stderr);

@@ -24,7 +24,8 @@ describe('keys import', () => {
     const dataDir = path.join(dir, 'data');
     const first = await runCli(['keys', 'import', '--data-dir', dataDir, '--private-key', writeKey(dir, 'ok.pem', rsa(2048, 'pkcs8'))]);
     assert.equal(first.code, 0, first.stderr);
-    assert.match(first.stderr, /is active \(signing now\)/, 'a first key signs at once: there is nothing to publish ahead of');
+    assert.match(first.stderr, new RegExp(`^${first.stdout.trim()} signs now`), 'a first key signs at once: there is nothing to publish ahead of');
+    assert.match(first.stderr, /\n\S+ is the next key/, 'and a next key is generated beside it');
     const snapshot = async () => {
       const store = openStore({ dataDir, create: false });
       const state = JSON.stringify({ revision: await store.revision(), keys: await store.listKeys() });
@@ -50,39 +51,57 @@ describe('keys import', () => {
     }
     const again = await runCli(['keys', 'import', '--data-dir', dataDir, '--private-key', path.join(dir, 'ok.pem')]);
     assert.equal(again.code, 2, 'the same key twice');
+    const removed = await runCli(['keys', 'import', '--data-dir', dataDir, '--private-key', path.join(dir, 'ok.pem'), '--publish-delay', '0']);
+    assert.equal(removed.code, 2);
+    assert.match(removed.stderr, /--publish-delay was removed/);
     assert.equal(await snapshot(), before, 'the store changed');
     const missingArg = await runCli(['keys', 'import', '--data-dir', dataDir]);
     assert.equal(missingArg.code, 2);
   });
 
-  it('imports a PKCS#1 key on a live gateway: published first, signing after the publish delay, the old key still published', async () => {
+  it('imports a PKCS#1 key on a live gateway as the next key: published at once, signing after a rotation, the old key still published', async () => {
     const gateway = await startGateway();
     const upstream = await startRecorder();
     const kidOfNextToken = async () => {
       await fetch(`${gateway.url}/proxy/`);
       return decodeProtectedHeader(String(upstream.requests.at(-1)?.headers.authorization).replace('Bearer ', '')).kid;
     };
+    const publishedKids = async () => ((await (await fetch(`${gateway.url}/.well-known/jwks.json`)).json()) as { keys: Array<{ kid: string }> }).keys.map((k) => k.kid);
     try {
       await adminJson(gateway, 'PUT', '/admin/proxy', { url: upstream.url });
-      const oldKid = (((await (await fetch(`${gateway.url}/.well-known/jwks.json`)).json()) as { keys: Array<{ kid: string }> }).keys[0]!).kid;
+      const [activeKid, generatedNextKid] = await publishedKids();
       const file = writeKey(tempDir(), 'pkcs1.pem', rsa(3072, 'pkcs1'));
-      const res = await runCli(['keys', 'import', '--data-dir', gateway.dataDir, '--private-key', file, '--publish-delay', '3']);
+      const res = await runCli(['keys', 'import', '--data-dir', gateway.dataDir, '--private-key', file]);
       assert.equal(res.code, 0, res.stderr);
       const newKid = res.stdout.trim();
       assert.match(newKid, /^[\w-]{43}$/);
-      // The server polls the store (every 200 ms in tests): the JWKS shows both keys well within 5 s...
+      assert.match(res.stderr, new RegExp(`${newKid} is the next key`));
+      assert.match(res.stderr, new RegExp(`${generatedNextKid} is retired`), 'the generated next key, which never signed, makes way');
+      // The server polls the store (every 200 ms in tests): the JWKS shows the imported key well within 5 s...
       let kids: string[] = [];
-      for (let i = 0; i < 50 && kids.length < 2; i++) {
+      for (let i = 0; i < 50 && !kids.includes(newKid); i++) {
         await new Promise((r) => setTimeout(r, 100));
-        kids = ((await (await fetch(`${gateway.url}/.well-known/jwks.json`)).json()) as { keys: Array<{ kid: string }> }).keys.map((k) => k.kid);
+        kids = await publishedKids();
       }
-      assert.deepEqual(kids.sort(), [oldKid, newKid].sort());
-      // ...while the old key still signs: publish first, sign later.
-      assert.equal(await kidOfNextToken(), oldKid);
-      await new Promise((r) => setTimeout(r, 3500));
-      assert.equal(await kidOfNextToken(), newKid);
-      kids = ((await (await fetch(`${gateway.url}/.well-known/jwks.json`)).json()) as { keys: Array<{ kid: string }> }).keys.map((k) => k.kid);
-      assert.deepEqual(kids.sort(), [oldKid, newKid].sort(), 'the old key stays published for the grace period');
+      assert.deepEqual(kids, [activeKid, newKid], 'the next key present after an import');
+      // ...while the active key still signs: the imported key signs at a rotation.
+      assert.equal(await kidOfNextToken(), activeKid);
+      // Published seconds ago: a routine rotation is refused, a forced one makes it sign.
+      const tooSoon = await runCli(['keys', 'rotate', '--data-dir', gateway.dataDir]);
+      assert.equal(tooSoon.code, 2, tooSoon.stderr);
+      assert.match(tooSoon.stderr, new RegExp(`the next key ${newKid} was published`));
+      const forced = await runCli(['keys', 'rotate', '--force', '--data-dir', gateway.dataDir]);
+      assert.equal(forced.code, 0, forced.stderr);
+      assert.equal(forced.stdout.trim(), newKid);
+      let signing: string | undefined;
+      for (let i = 0; i < 50 && signing !== newKid; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        signing = await kidOfNextToken();
+      }
+      assert.equal(signing, newKid);
+      kids = await publishedKids();
+      assert.equal(kids.length, 3);
+      assert.deepEqual([kids[0], kids[2]], [newKid, activeKid], 'the old key stays published for the grace period');
     } finally {
       await upstream.close();
       await gateway.stop();

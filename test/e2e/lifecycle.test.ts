@@ -16,12 +16,24 @@ describe('lifecycle', () => {
       const res = await fetch(`${gateway.url}/api/whoami`, { headers: { authorization: basicAuth('admin', password) } });
       assert.deepEqual(await res.json(), { name: 'admin', roles: ['ROLE_ADMIN', 'ROLE_USER'] });
       assert.match(gateway.output(), /generated RSA 2048 signing key/);
-      assert.equal(((await (await fetch(`${gateway.url}/.well-known/jwks.json`)).json()) as { keys: unknown[] }).keys.length, 1);
+      assert.match(gateway.output(), /generated RSA 2048 next key/);
+      const published = async (url: string) => ((await (await fetch(`${url}/.well-known/jwks.json`)).json()) as { keys: Array<{ kid: string }> }).keys.map((k) => k.kid);
+      const kids = await published(gateway.url);
+      assert.equal(kids.length, 2, 'the active key and the next key, from the first start');
       await gateway.stop();
-      // Second start: nothing is generated again, nothing printed.
+      // Second start: nothing is generated again, nothing printed, the same two keys; and the
+      // key it finds is no "change" (it used to log `signing key changed` on every start).
       const again = await startGateway({ dataDir: gateway.dataDir, env: { JWTGATE_ADMIN_PASSWORD: '' } });
-      assert.doesNotMatch(again.output(), /generated password|generated RSA/);
+      assert.deepEqual(await published(again.url), kids, 'the next key is still there after a restart');
+      // A change that does happen is logged: a rotation by the CLI.
+      const { runCli } = await import('../helpers/process.js');
+      const rotated = await runCli(['keys', 'rotate', '--data-dir', gateway.dataDir]);
+      assert.equal(rotated.code, 0, rotated.stderr);
+      for (let i = 0; i < 50 && !again.output().includes('signing key changed'); i++) await new Promise((r) => setTimeout(r, 100));
       await again.stop();
+      const lines = again.output().split('\n');
+      assert.equal(lines.filter((l) => /generated password|generated RSA/.test(l)).length, 0);
+      assert.deepEqual(lines.filter((l) => l.includes('signing key changed')).map((l) => (JSON.parse(l) as { kid: string }).kid), [rotated.stdout.trim()], 'logged once, for the rotation only');
     } finally {
       await gateway.stop();
     }
@@ -30,17 +42,63 @@ describe('lifecycle', () => {
   it('a starting server retires keys whose grace ended while no server ran (private key erased)', async () => {
     const gateway = await startGateway();
     await gateway.stop();
-    const { runCli } = await import('../helpers/process.js');
-    const rotated = await runCli(['keys', 'rotate', '--publish-delay', '0', '--grace', '1', '--data-dir', gateway.dataDir]);
-    assert.equal(rotated.code, 0, rotated.stderr);
-    await new Promise((r) => setTimeout(r, 1500));
+    // A rotation two hours ago (the clock injected into the real transition): its grace of
+    // token TTL + consumer cache (65 min) ended while no server ran.
+    const { openStore } = await import('../../server/store/index.js');
+    const { keyLifecycleOf, rotateSigningKey } = await import('../../server/tokens/index.js');
+    const offline = openStore({ dataDir: gateway.dataDir, create: false });
+    const twoHoursAgo = () => Date.now() - 2 * 3_600_000;
+    await rotateSigningKey(keyLifecycleOf(offline, { tokenTtlSeconds: 300, consumerCacheMaxSeconds: 3600, rotateEverySeconds: null, keyEncryptionKey: null }, twoHoursAgo), { bits: 2048, force: true });
+    assert.equal((await offline.listKeys()).filter((k) => k.state === 'retiring').length, 1);
+    await offline.close();
     const again = await startGateway({ dataDir: gateway.dataDir });
     await again.stop();
-    const { openStore } = await import('../../server/store/index.js');
     const store = openStore({ dataDir: gateway.dataDir, create: false });
     const keys = await store.listKeys();
     await store.close();
-    assert.deepEqual(keys.map((k) => [k.state, k.privateKey === null]).sort(), [['active', false], ['retired', true]]);
+    assert.deepEqual(keys.map((k) => [k.state, k.privateKey === null]).sort(), [['active', false], ['next', false], ['retired', true]]);
+  });
+
+  it('upgrades a jwtgate 0.1 store at start: its active key keeps signing, its pending key becomes the next key, a store without one gets one', async () => {
+    const { generateSigningKey } = await import('../../server/tokens/index.js');
+    const { writeV1Store } = await import('../helpers/v1-store.js');
+    const { tempDir } = await import('../helpers/process.js');
+    const [active, pending] = await Promise.all([generateSigningKey(), generateSigningKey()]);
+    const now = Date.now();
+    const v1 = (key: typeof active, state: 'active' | 'pending', activatesAt: number) => ({ kid: key.kid, state, createdAt: now - 60_000, activatesAt, notAfter: null, privateKey: key.privateKey, publicJwk: key.publicJwk });
+    const published = async (url: string) => ((await (await fetch(`${url}/.well-known/jwks.json`)).json()) as { keys: Array<{ kid: string }> }).keys.map((k) => k.kid);
+
+    // With a pending key (a rotation under way when the operator upgraded): nothing generated, nothing lost.
+    const withPending = tempDir();
+    writeV1Store(withPending, [v1(active, 'active', now - 60_000), v1(pending, 'pending', now + 600_000)]);
+    const a = await startGateway({ dataDir: withPending });
+    try {
+      assert.deepEqual(await published(a.url), [active.kid, pending.kid]);
+      assert.doesNotMatch(a.output(), /generated RSA/);
+    } finally {
+      await a.stop();
+    }
+
+    // With only an active key: a next key is published at start; the active key still signs.
+    const activeOnly = tempDir();
+    writeV1Store(activeOnly, [v1(active, 'active', now - 60_000)]);
+    const b = await startGateway({ dataDir: activeOnly });
+    try {
+      const kids = await published(b.url);
+      assert.equal(kids.length, 2);
+      assert.equal(kids[0], active.kid);
+      assert.match(b.output(), /generated RSA 2048 next key/);
+      assert.doesNotMatch(b.output(), /signing key changed/);
+      const { runCli } = await import('../helpers/process.js');
+      const minted = await runCli(['token', 'mint', '--sub', 'x', '--data-dir', activeOnly]);
+      assert.equal(JSON.parse(Buffer.from(minted.stdout.split('.')[0]!, 'base64url').toString()).kid, active.kid);
+      // The new next key was published just now: a routine rotation waits for --consumer-cache-max.
+      const rotate = await runCli(['keys', 'rotate', '--data-dir', activeOnly]);
+      assert.equal(rotate.code, 2);
+      assert.match(rotate.stderr, new RegExp(`the next key ${kids[1]} was published`));
+    } finally {
+      await b.stop();
+    }
   });
 
   it('refuses to start with invalid configuration, listing every problem, exit code 2', async () => {

@@ -89,7 +89,7 @@ describe('resilience', () => {
     try {
       await adminJson(gateway, 'PUT', '/admin/users/zed', { password: 'zed-secret-password', roles: ['ROLE_USER'] });
       await adminJson(gateway, 'PUT', '/admin/proxy', { url: 'http://127.0.0.1:9' });
-      await adminJson(gateway, 'POST', '/admin/keys/rotate', { publishDelay: 0 });
+      await adminJson(gateway, 'POST', '/admin/keys/rotate', {});
       await adminJson(gateway, 'DELETE', '/admin/users/zed');
       await runCli(['users', 'set', 'yan', '--roles', 'ROLE_USER', '--password-stdin', '--data-dir', gateway.dataDir], { input: 'yan-secret-password\n' });
       await runCli(['proxy', 'disable', '--data-dir', gateway.dataDir]);

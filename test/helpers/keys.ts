@@ -9,8 +9,8 @@ export function testKey(name: string, bits = 2048): Promise<NewKey> {
   return cache.get(name)!;
 }
 
-export function record(key: NewKey, state: KeyRecord['state'] = 'active', notAfter: number | null = null, activatesAt: number | null = null): KeyRecord {
-  return { ...key, state, notAfter, activatesAt };
+export function record(key: NewKey, state: KeyRecord['state'] = 'active', notAfter: number | null = null, activatesAt: number | null = null, publishedAt = key.createdAt): KeyRecord {
+  return { ...key, state, notAfter, activatesAt, publishedAt };
 }
 
 export async function keySetOf(records: KeyRecord[], now = Date.now()): Promise<KeySet> {

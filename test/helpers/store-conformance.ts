@@ -229,44 +229,81 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       await store.close();
     });
 
-    it('schedules keys: published pending, then active at activatesAt, predecessor retiring until notAfter, then retired without private key', async () => {
+    it('key transitions: first keys, rotation, retirement, emergency, a replaced next key', async () => {
       const store = await factory.create();
-      await store.scheduleKey(key('k1', 1), 100, 100, 100);
-      assert.deepEqual((await store.listKeys()).map((k) => [k.kid, k.state]), [['k1', 'active']]);
-      await store.scheduleKey(key('k2', 2), 1000, 5000, 200);
+      const states = async () => (await store.listKeys()).map((k) => [k.kid, k.state]);
+      const none = { active: null, next: null };
+      assert.equal(await store.replaceSigningKeys({ expected: none, active: key('a1', 1), next: key('n1', 1), now: 100 }), true);
       let keys = await store.listKeys();
-      assert.deepEqual(keys.map((k) => [k.kid, k.state, k.activatesAt, k.notAfter]), [['k1', 'active', 100, 5000], ['k2', 'pending', 1000, null]]);
-      const revision = await store.revision();
-      assert.equal(await store.advanceKeys(999), 0);
-      assert.equal(await store.revision(), revision, 'nothing due: no write');
-      assert.ok((await store.advanceKeys(1000)) >= 2);
+      assert.deepEqual(keys.map((k) => [k.kid, k.state, k.publishedAt, k.activatesAt, k.notAfter, k.privateKey]), [['a1', 'active', 100, 100, null, 'pem-a1'], ['n1', 'next', 100, null, null, 'pem-n1']]);
+      assert.equal(await store.replaceSigningKeys({ expected: none, active: key('x', 2), next: key('y', 2), now: 110 }), false, 'not empty any more');
+
+      // Routine rotation: next -> active, active -> retiring, a new next key.
+      const r0 = await store.revision();
+      assert.equal(await store.promoteNextKey({ expected: { active: 'a1', next: 'n1' }, newNext: key('n2', 3), previousNotAfter: 5000, now: 200 }), true);
+      assert.ok((await store.revision()) > r0);
       keys = await store.listKeys();
-      assert.deepEqual(keys.map((k) => [k.kid, k.state, k.notAfter]), [['k1', 'retiring', 5000], ['k2', 'active', null]]);
-      assert.equal(keys.filter((k) => k.state === 'active').length, 1);
-      assert.equal(await store.advanceKeys(4999), 0);
-      assert.equal(await store.advanceKeys(5000), 1);
+      assert.deepEqual(keys.map((k) => [k.kid, k.state, k.publishedAt, k.activatesAt, k.notAfter]), [['a1', 'retiring', 100, 100, 5000], ['n1', 'active', 100, 200, null], ['n2', 'next', 200, null, null]]);
+
+      // Retirement at notAfter, private key erased; nothing due writes nothing.
+      const r1 = await store.revision();
+      assert.equal(await store.retireExpiredKeys(4999), 0);
+      assert.equal(await store.revision(), r1, 'nothing due: no write');
+      assert.equal(await store.retireExpiredKeys(5000), 1);
+      assert.deepEqual((await store.listKeys()).map((k) => [k.kid, k.state, k.privateKey]), [['a1', 'retired', null], ['n1', 'active', 'pem-n1'], ['n2', 'next', 'pem-n2']]);
+
+      // A replaced next key never signed: retired at once, private key erased.
+      assert.equal(await store.replaceNextKey({ expected: { active: 'n1', next: 'n2' }, next: key('i1', 4), now: 6000 }), true);
       keys = await store.listKeys();
-      assert.deepEqual(keys.map((k) => [k.kid, k.state, k.privateKey]), [['k1', 'retired', null], ['k2', 'active', 'pem-k2']]);
-      await assert.rejects(store.scheduleKey(key('k2', 3), 9000, 9000, 6000), 'a kid is never inserted twice');
+      assert.deepEqual(keys.filter((k) => k.kid === 'n2' || k.kid === 'i1').map((k) => [k.kid, k.state, k.notAfter, k.privateKey, k.publishedAt]), [['n2', 'retired', 6000, null, 200], ['i1', 'next', null, 'pem-i1', 6000]]);
+
+      // Emergency: both the active and the next key retired now, two new keys.
+      assert.equal(await store.replaceSigningKeys({ expected: { active: 'n1', next: 'i1' }, active: key('e1', 5), next: key('e2', 5), now: 7000 }), true);
+      assert.deepEqual(await states(), [['a1', 'retired'], ['n1', 'retired'], ['n2', 'retired'], ['i1', 'retired'], ['e1', 'active'], ['e2', 'next']]);
+      assert.ok((await store.listKeys()).filter((k) => k.state === 'retired').every((k) => k.privateKey === null));
       await store.close();
     });
 
-    it('a second rotation while one is pending retires the pending key (it never signed)', async () => {
+    it('key transitions are compare-and-set: a stale expectation writes nothing, a kid is never inserted twice', async () => {
       const store = await factory.create();
-      await store.scheduleKey(key('k1', 1), 0, 0, 0);
-      await store.scheduleKey(key('k2', 2), 1000, 2000, 10);
-      await store.scheduleKey(key('k3', 3), 1500, 2500, 20);
-      assert.deepEqual((await store.listKeys()).map((k) => [k.kid, k.state, k.privateKey]), [['k1', 'active', 'pem-k1'], ['k2', 'retired', null], ['k3', 'pending', 'pem-k3']]);
-      await store.advanceKeys(1500);
-      assert.deepEqual((await store.listKeys()).map((k) => [k.kid, k.state, k.notAfter]), [['k1', 'retiring', 2500], ['k2', 'retired', null], ['k3', 'active', null]]);
+      await store.replaceSigningKeys({ expected: { active: null, next: null }, active: key('a1', 1), next: key('n1', 1), now: 100 });
+      const before = JSON.stringify(await store.listKeys());
+      const revision = await store.revision();
+      for (const expected of [{ active: 'a1', next: 'other' }, { active: 'other', next: 'n1' }, { active: null, next: 'n1' }]) {
+        assert.equal(await store.promoteNextKey({ expected, newNext: key('n2', 2), previousNotAfter: 900, now: 200 }), false, JSON.stringify(expected));
+        assert.equal(await store.replaceNextKey({ expected, next: key('n3', 2), now: 200 }), false);
+        assert.equal(await store.replaceSigningKeys({ expected, active: key('x1', 2), next: key('x2', 2), now: 200 }), false);
+      }
+      assert.equal(JSON.stringify(await store.listKeys()), before);
+      assert.equal(await store.revision(), revision, 'a refused transition does not move the revision');
+      await assert.rejects(store.replaceNextKey({ expected: { active: 'a1', next: 'n1' }, next: key('a1', 3), now: 300 }), 'a kid is never inserted twice');
+      assert.equal(JSON.stringify(await store.listKeys()), before, 'the failed insert changed nothing');
+      await store.close();
+    });
+
+    it('two handles racing the same rotation: exactly one applies it', async () => {
+      const store = await factory.create();
+      const other = await factory.reopen(store);
+      await store.replaceSigningKeys({ expected: { active: null, next: null }, active: key('a1', 1), next: key('n1', 1), now: 100 });
+      const expected = { active: 'a1', next: 'n1' };
+      const results = await Promise.all([
+        store.promoteNextKey({ expected, newNext: key('n2', 2), previousNotAfter: 900, now: 200 }),
+        other.promoteNextKey({ expected, newNext: key('n3', 2), previousNotAfter: 900, now: 200 }),
+      ]);
+      assert.deepEqual(results.sort(), [false, true]);
+      const keys = await other.listKeys();
+      assert.equal(keys.filter((k) => k.state === 'active').length, 1);
+      assert.equal(keys.filter((k) => k.state === 'next').length, 1);
+      assert.equal(keys.length, 3);
+      await other.close();
       await store.close();
     });
 
     it('rewrites private key material', async () => {
       const store = await factory.create();
-      await store.scheduleKey(key('k1', 1), 0, 0, 0);
-      assert.equal(await store.rewritePrivateKeys((kid, pem) => `sealed(${kid},${pem})`), 1);
-      assert.equal((await store.listKeys())[0]!.privateKey, 'sealed(k1,pem-k1)');
+      await store.replaceSigningKeys({ expected: { active: null, next: null }, active: key('k1', 1), next: key('k2', 2), now: 0 });
+      assert.equal(await store.rewritePrivateKeys((kid, pem) => `sealed(${kid},${pem})`), 2);
+      assert.deepEqual((await store.listKeys()).map((k) => k.privateKey), ['sealed(k1,pem-k1)', 'sealed(k2,pem-k2)']);
       await store.close();
     });
 

@@ -25,6 +25,14 @@ it('tokens/, store/ and config.ts do not import express, passport or http-proxy-
   }
 });
 
+it('the key life cycle has one home: only tokens/key-lifecycle/ asks the store for key transitions', () => {
+  const transitions = /\.(promoteNextKey|replaceNextKey|replaceSigningKeys|retireExpiredKeys)\(/;
+  const home = [path.join(server, 'tokens', 'key-lifecycle'), path.join(server, 'store')];
+  const callers = sources(server).filter((file) => transitions.test(fs.readFileSync(file, 'utf8')));
+  assert.ok(callers.length > 0);
+  for (const file of callers) assert.ok(home.some((dir) => file.startsWith(dir + path.sep)), `${path.relative(ROOT, file)} applies a key transition itself`);
+});
+
 it('only config.ts reads process.env', () => {
   for (const file of sources(server)) {
     if (file.endsWith(`${path.sep}config.ts`)) continue;

@@ -49,6 +49,29 @@ describe('loadConfig', () => {
     assert.throws(() => loadConfig({ upstreamTimeoutMs: '30', idleTimeoutMs: '30' }, {}), { code: 'ERR_CONFIG' });
   });
 
+  it('key rotation and token options: cache-aware defaults, durations, and the rules between them', () => {
+    const c = loadConfig({}, {});
+    assert.deepEqual([c.jwksMaxAgeSeconds, c.consumerCacheMaxSeconds, c.rotateEverySeconds, c.clockSkewSeconds], [300, 3600, null, 30]);
+    assert.equal(loadConfig({ rotateEverySeconds: '30d' }, {}).rotateEverySeconds, 30 * 86_400);
+    assert.equal(loadConfig({}, { JWTGATE_ROTATE_EVERY: '12h' }).rotateEverySeconds, 43_200);
+    assert.equal(loadConfig({ rotateEverySeconds: 'off' }, { JWTGATE_ROTATE_EVERY: '1d' }).rotateEverySeconds, null);
+    assert.equal(loadConfig({ consumerCacheMaxSeconds: '10m' }, {}).consumerCacheMaxSeconds, 600);
+    assert.equal(loadConfig({ consumerCacheMaxSeconds: '900' }, {}).consumerCacheMaxSeconds, 900);
+    assert.equal(loadConfig({ clockSkewSeconds: '5' }, {}).clockSkewSeconds, 5);
+    for (const bad of ['30 d', '1w', '-1d', '1.5h', 'soon', '0']) assert.throws(() => loadConfig({ rotateEverySeconds: bad }, {}), { code: 'ERR_CONFIG', message: /--rotate-every/ }, bad);
+    assert.throws(() => loadConfig({ consumerCacheMaxSeconds: '60s' }, {}), { code: 'ERR_CONFIG', message: /at least --jwks-max-age/ });
+    assert.equal(loadConfig({ consumerCacheMaxSeconds: '60s', jwksMaxAgeSeconds: '60' }, {}).consumerCacheMaxSeconds, 60);
+    assert.throws(() => loadConfig({ rotateEverySeconds: '30m' }, {}), { code: 'ERR_CONFIG', message: /at least --consumer-cache-max/ });
+    assert.throws(() => loadConfig({ clockSkewSeconds: '601' }, {}), { code: 'ERR_CONFIG', message: /--clock-skew/ });
+  });
+
+  it('iss: --issuer, else the --public-url origin, else jwtgate', () => {
+    assert.equal(loadConfig({}, {}).issuer, 'jwtgate');
+    assert.equal(loadConfig({ publicUrl: 'https://gw.example.com/' }, {}).issuer, 'https://gw.example.com');
+    assert.equal(loadConfig({}, { JWTGATE_PUBLIC_URL: 'http://gw.test:8443' }).issuer, 'http://gw.test:8443');
+    assert.equal(loadConfig({ publicUrl: 'https://gw.example.com', issuer: 'corp' }, {}).issuer, 'corp');
+  });
+
   it('reports every problem at once', () => {
     try {
       loadConfig({ port: '70000', tokenTtlSeconds: 'abc', logLevel: 'loud' }, { JWTGATE_INSECURE: 'maybe', JWTGATE_ADMIN_PASSWORD: 'short' });

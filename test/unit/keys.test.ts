@@ -47,18 +47,27 @@ describe('importPrivateKeyPem', () => {
 });
 
 describe('KeySet', () => {
-  it('publishes the active key and retiring keys until notAfter, and signs with the active one', async () => {
-    const [a, b, c] = await Promise.all([testKey('a'), testKey('b'), testKey('c')]);
+  it('publishes the next key, the active key and retiring keys until notAfter, and signs with the active one', async () => {
+    const [a, b, c, d] = await Promise.all([testKey('a'), testKey('b'), testKey('c'), testKey('d')]);
     const now = 1_000_000;
-    const set = new KeySet([record(a, 'retired', now - 1), record(b, 'retiring', now + 10), record(c, 'active')], now);
+    const set = new KeySet([record(a, 'retired', now - 1), record(b, 'retiring', now + 10), record(c, 'active'), record(d, 'next')], now);
     assert.equal(set.active?.kid, c.kid);
-    assert.deepEqual(set.jwks.keys.map((k) => k.kid), [b.kid, c.kid]);
-    assert.equal(set.nextChange, now + 10);
+    assert.equal(set.nextKid, d.kid);
+    assert.deepEqual(set.jwks.keys.map((k) => k.kid), [c.kid, d.kid, b.kid], 'the active key first: keys[0] is the one that signs');
+    assert.deepEqual([...set.published.keys()].sort(), [b.kid, c.kid, d.kid].sort());
     for (const k of set.jwks.keys) {
       assert.deepEqual(Object.keys(k).sort(), ['alg', 'e', 'kid', 'kty', 'n', 'use']);
     }
-    const later = new KeySet([record(b, 'retiring', now + 10), record(c, 'active')], now + 10);
-    assert.deepEqual(later.jwks.keys.map((k) => k.kid), [c.kid]);
+    const later = new KeySet([record(b, 'retiring', now + 10), record(c, 'active'), record(d, 'next')], now + 10);
+    assert.deepEqual(later.jwks.keys.map((k) => k.kid), [c.kid, d.kid]);
     assert.notEqual(later.fingerprint, set.fingerprint);
+  });
+
+  it('has a strong ETag that is the same for the same keys and changes with them', async () => {
+    const [a, b] = await Promise.all([testKey('a'), testKey('b')]);
+    const one = new KeySet([record(a), record(b, 'next')], 0);
+    assert.match(one.jwksEtag, /^"[\w-]{43}"$/, 'strong: quoted, no W/');
+    assert.equal(new KeySet([record(a), record(b, 'next')], 5).jwksEtag, one.jwksEtag, 'another replica, another time: same keys, same ETag');
+    assert.notEqual(new KeySet([record(a)], 0).jwksEtag, one.jwksEtag);
   });
 });

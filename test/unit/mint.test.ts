@@ -7,18 +7,30 @@ import { record, testKey } from '../helpers/keys.js';
 const alice = { name: 'Alice', roles: ['ROLE_WONDERLAND', 'ROLE_USER'] };
 
 describe('mintToken', () => {
-  it('signs RS512 with typ JWT and the kid, sub, sorted authorities, iss, iat, exp and no aud', async () => {
+  it('signs RS512 with typ JWT and the kid; sub, sorted authorities, iss, iat, nbf = iat - skew, exp, a random jti, no aud', async () => {
     const key = await testKey('a');
     const keys = new KeySet([record(key)], Date.now());
-    const token = await mintToken(keys.active!, alice, { issuer: 'https://gw.test', audience: null, ttlSeconds: 300, now: () => 1_700_000_000_000 });
+    const options = { issuer: 'https://gw.test', audience: null, ttlSeconds: 300, clockSkewSeconds: 30, now: () => 1_700_000_000_000 };
+    const token = await mintToken(keys.active!, alice, options);
     assert.deepEqual(decodeProtectedHeader(token), { alg: 'RS512', typ: 'JWT', kid: key.kid });
     const { payload } = await jwtVerify(token, createLocalJWKSet(keys.jwks), { algorithms: ['RS512'], currentDate: new Date(1_700_000_000_000) });
-    assert.deepEqual(payload, { sub: 'Alice', authorities: ['ROLE_USER', 'ROLE_WONDERLAND'], iss: 'https://gw.test', iat: 1_700_000_000, exp: 1_700_000_300 });
+    const { jti, ...rest } = payload;
+    assert.deepEqual(rest, { sub: 'Alice', authorities: ['ROLE_USER', 'ROLE_WONDERLAND'], iss: 'https://gw.test', iat: 1_700_000_000, nbf: 1_699_999_970, exp: 1_700_000_300 });
+    assert.match(String(jti), /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    const again = (await jwtVerify(await mintToken(keys.active!, alice, options), createLocalJWKSet(keys.jwks), { currentDate: new Date(1_700_000_000_000) })).payload;
+    assert.notEqual(again.jti, jti, 'every token gets its own jti');
+  });
+
+  it('authorities is [] for a caller without roles, never absent or null', async () => {
+    const keys = new KeySet([record(await testKey('a'))], Date.now());
+    const token = await mintToken(keys.active!, { name: 'nobody', roles: [] }, { issuer: 'i', audience: null, ttlSeconds: 60, clockSkewSeconds: 30 });
+    const payload = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
+    assert.deepEqual(payload['authorities'], []);
   });
 
   it('adds aud only when an audience is configured', async () => {
     const keys = new KeySet([record(await testKey('a'))], Date.now());
-    const token = await mintToken(keys.active!, alice, { issuer: 'i', audience: 'reports', ttlSeconds: 60 });
+    const token = await mintToken(keys.active!, alice, { issuer: 'i', audience: 'reports', ttlSeconds: 60, clockSkewSeconds: 30 });
     const { payload } = await jwtVerify(token, createLocalJWKSet(keys.jwks), { audience: 'reports' });
     assert.equal(payload.aud, 'reports');
   });
@@ -26,7 +38,7 @@ describe('mintToken', () => {
 
 describe('TokenMinter cache', () => {
   async function minter(now: { t: number }) {
-    const m = new TokenMinter({ issuer: 'i', audience: null, ttlSeconds: 300, now: () => now.t });
+    const m = new TokenMinter({ issuer: 'i', audience: null, ttlSeconds: 300, clockSkewSeconds: 30, now: () => now.t });
     m.setKey(new KeySet([record(await testKey('a'))], now.t).active);
     return m;
   }
@@ -89,13 +101,13 @@ describe('TokenMinter cache', () => {
   });
 
   it('rejects with ERR_NO_SIGNING_KEY without a key', async () => {
-    const m = new TokenMinter({ issuer: 'i', audience: null, ttlSeconds: 300 });
+    const m = new TokenMinter({ issuer: 'i', audience: null, ttlSeconds: 300, clockSkewSeconds: 30 });
     await assert.rejects(m.mint(alice), { code: 'ERR_NO_SIGNING_KEY' });
   });
 
   it('stays bounded', async () => {
     const now = { t: Date.now() };
-    const m = new TokenMinter({ issuer: 'i', audience: null, ttlSeconds: 300, now: () => now.t, cacheSize: 3 });
+    const m = new TokenMinter({ issuer: 'i', audience: null, ttlSeconds: 300, clockSkewSeconds: 30, now: () => now.t, cacheSize: 3 });
     m.setKey(new KeySet([record(await testKey('a'))], now.t).active);
     const first = await m.mint({ name: 'u0', roles: [] });
     for (let i = 1; i <= 3; i++) await m.mint({ name: `u${i}`, roles: [] });

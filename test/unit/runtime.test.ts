@@ -5,13 +5,14 @@ import { openStore } from '../../server/store/index.js';
 import { hashPassword } from '../../server/identity/index.js';
 import { tempDir } from '../helpers/process.js';
 
-const config = { issuer: 'jwtgate', audience: null, tokenTtlSeconds: 300, pollIntervalMs: 1000, keyEncryptionKey: null, maxLoginFailures: 10, loginMaxWaitMs: 5000, ipv6PrefixBits: 64 };
+const config = { issuer: 'jwtgate', audience: null, tokenTtlSeconds: 300, pollIntervalMs: 1000, keyEncryptionKey: null, maxLoginFailures: 10, loginMaxWaitMs: 5000, ipv6PrefixBits: 64, clockSkewSeconds: 30, consumerCacheMaxSeconds: 3600, rotateEverySeconds: null };
+const audit = { record() {} };
 const silent = { info() {}, warn() {}, error() {} };
 const header = (s: string) => `Basic ${Buffer.from(s).toString('base64')}`;
 
 it('refresh() called while a reload runs resolves only after a reload that saw the caller\'s write', async () => {
   const store = openStore({ dataDir: tempDir() });
-  const runtime = new Runtime({ store, config, log: silent });
+  const runtime = new Runtime({ store, config, log: silent, audit });
   await runtime.refresh();
   // A reload starts (e.g. the poll timer) and reads the revision; then a write lands and its writer refreshes.
   const polling = runtime.refresh();
@@ -26,7 +27,7 @@ it('a user change drops only that user\'s cached checks', async () => {
   const store = openStore({ dataDir: tempDir() });
   await store.upsertUser('ann', { roles: ['R'], passwordHash: await hashPassword('ann-password') });
   await store.upsertUser('bob', { roles: ['R'], passwordHash: await hashPassword('bob-password') });
-  const runtime = new Runtime({ store, config, log: silent });
+  const runtime = new Runtime({ store, config, log: silent, audit });
   await runtime.refresh();
   await runtime.passwords.verify(header('ann:ann-password'));
   await runtime.passwords.verify(header('bob:bob-password'));

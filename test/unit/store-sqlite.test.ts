@@ -2,8 +2,11 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { it } from 'node:test';
+import Database from 'better-sqlite3';
+import { MIGRATIONS, SCHEMA_VERSION } from '../../server/store/sqlite-migrations.js';
 import { openStore, STORE_FILE, type Store } from '../../server/store/index.js';
 import { tempDir } from '../helpers/process.js';
+import { writeV1Store } from '../helpers/v1-store.js';
 import { storeConformance } from '../helpers/store-conformance.js';
 
 const dirs = new WeakMap<Store, string>();
@@ -34,4 +37,58 @@ it('sqlite: the store folder and files are owner-only', async () => {
 
 it('sqlite: opening a missing store without create fails with ERR_STORE_NOT_FOUND', () => {
   assert.throws(() => openStore({ dataDir: path.join(tempDir(), 'nope'), create: false }), { code: 'ERR_STORE_NOT_FOUND' });
+});
+
+it('sqlite: a schema-1 store is migrated at open, losslessly: pending becomes next (published since created, its schedule kept)', async () => {
+  const dir = tempDir();
+  writeV1Store(dir, [
+    { kid: 'gone', state: 'retired', createdAt: 100, activatesAt: 100, notAfter: 500, privateKey: null },
+    { kid: 'old', state: 'retiring', createdAt: 200, activatesAt: 200, notAfter: 9000, privateKey: 'pem-old' },
+    { kid: 'cur', state: 'active', createdAt: 300, activatesAt: 1000, notAfter: 9000, privateKey: 'pem-cur' },
+    { kid: 'pend', state: 'pending', createdAt: 400, activatesAt: 5000, notAfter: null, privateKey: 'pem-pend' },
+  ]);
+  const store = openStore({ dataDir: dir, create: false });
+  assert.deepEqual((await store.listKeys()).map((k) => [k.kid, k.state, k.createdAt, k.publishedAt, k.activatesAt, k.notAfter, k.privateKey, k.publicJwk]), [
+    ['gone', 'retired', 100, 100, 100, 500, null, '{"kid":"gone"}'],
+    ['old', 'retiring', 200, 200, 200, 9000, 'pem-old', '{"kid":"old"}'],
+    ['cur', 'active', 300, 300, 1000, 9000, 'pem-cur', '{"kid":"cur"}'],
+    ['pend', 'next', 400, 400, 5000, null, 'pem-pend', '{"kid":"pend"}'],
+  ]);
+  assert.equal(await store.getProxyUrl(), 'http://kept.test');
+  assert.equal((await store.getUser('admin'))?.passwordHash, 'scrypt$h');
+  assert.equal(await store.revision(), 7);
+  await store.close();
+  const db = new Database(path.join(dir, STORE_FILE), { readonly: true });
+  assert.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
+  db.close();
+  // Opened again: nothing left to migrate, nothing changes.
+  const again = openStore({ dataDir: dir, create: false });
+  assert.equal((await again.listKeys()).find((k) => k.kid === 'pend')?.state, 'next');
+  await again.close();
+});
+
+it('sqlite: migrating several pending keys keeps the newest as next and retires the others (a rotation would have)', async () => {
+  const dir = tempDir();
+  writeV1Store(dir, [
+    { kid: 'cur', state: 'active', createdAt: 1, activatesAt: 1, notAfter: null, privateKey: 'pem-cur' },
+    { kid: 'p1', state: 'pending', createdAt: 2, activatesAt: 50, notAfter: null, privateKey: 'pem-p1' },
+    { kid: 'p2', state: 'pending', createdAt: 3, activatesAt: 60, notAfter: null, privateKey: 'pem-p2' },
+  ]);
+  // The old unique index only covered active: several pending rows were possible in the file.
+  const store = openStore({ dataDir: dir, create: false });
+  assert.deepEqual((await store.listKeys()).map((k) => [k.kid, k.state, k.privateKey]), [['cur', 'active', 'pem-cur'], ['p1', 'retired', null], ['p2', 'next', 'pem-p2']]);
+  await store.close();
+});
+
+it('sqlite: a store from a newer jwtgate is refused', () => {
+  const dir = tempDir();
+  const db = new Database(path.join(dir, STORE_FILE));
+  db.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+  db.close();
+  assert.throws(() => openStore({ dataDir: dir, create: false }), { code: 'ERR_STORE', message: /newer than this jwtgate/ });
+});
+
+it('sqlite: the migrations are ordered steps 1..N, each run once', () => {
+  assert.deepEqual(MIGRATIONS.map((m) => m.version), MIGRATIONS.map((_, i) => i + 1));
+  assert.equal(SCHEMA_VERSION, MIGRATIONS.length);
 });

@@ -1,16 +1,19 @@
 /**
- * RSA signing keys: generation and import. The kid is the RFC 7638 JWK thumbprint (SHA-256) of
- * the public key, so the same key always gets the same kid.
+ * RSA key pairs: generation and PEM import, before a key enters the store. The kid is the
+ * RFC 7638 JWK thumbprint (SHA-256) of the public key, so the same key always gets the same kid.
  */
 import { createPrivateKey, createPublicKey, generateKeyPair, type KeyObject } from 'node:crypto';
 import { calculateJwkThumbprint, type JWK } from 'jose';
-import { KeyImportError } from '../errors.js';
-import type { KeyRecord } from '../store/index.js';
+import { InvalidInputError, KeyImportError } from '../../errors.js';
+import type { NewKeyRecord } from '../../store/index.js';
 
 export const MIN_KEY_BITS = 2048;
 export const KEY_BITS = [2048, 3072, 4096] as const;
 
-export type NewKey = Omit<KeyRecord, 'state' | 'notAfter' | 'activatesAt'> & { privateKey: string };
+/** A generated or imported key, private key in clear (sealed before it is stored). */
+export type NewKey = NewKeyRecord;
+
+export const DEFAULT_KEY_BITS = 2048;
 
 /** The public JWK published for a key (RS512, signature use). */
 export function publicJwkOf(privateOrPublic: KeyObject, kid: string): JWK {
@@ -30,7 +33,7 @@ async function describe(privateKey: KeyObject, now: number): Promise<NewKey> {
   };
 }
 
-export async function generateSigningKey(bits: number = 2048, now: number = Date.now()): Promise<NewKey> {
+export async function generateSigningKey(bits: number = DEFAULT_KEY_BITS, now: number = Date.now()): Promise<NewKey> {
   const privateKey = await new Promise<KeyObject>((resolve, reject) =>
     generateKeyPair('rsa', { modulusLength: bits, publicExponent: 0x10001 }, (err, _pub, priv) => (err ? reject(err) : resolve(priv))),
   );
@@ -55,4 +58,11 @@ export async function importPrivateKeyPem(pem: string, now: number = Date.now())
   const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
   if (bits < MIN_KEY_BITS) throw new KeyImportError(`the RSA key has ${bits} bits; at least ${MIN_KEY_BITS} are required`);
   return describe(key, now);
+}
+
+/** `--bits` / `{"bits"}`: one of KEY_BITS; undefined is the default. */
+export function parseKeyBits(raw: unknown): number {
+  const bits = raw === undefined ? DEFAULT_KEY_BITS : typeof raw === 'number' || typeof raw === 'string' ? Number(raw) : NaN;
+  if (!(KEY_BITS as readonly number[]).includes(bits)) throw new InvalidInputError(`bits must be one of ${KEY_BITS.join(', ')}, got ${JSON.stringify(raw)}`);
+  return bits;
 }
