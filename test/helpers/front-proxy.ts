@@ -1,0 +1,268 @@
+/**
+ * What every shipped front proxy (deploy/nginx, deploy/Caddyfile) must do in front of a real
+ * gateway started with the systemd unit's flags: one suite, run against real nginx and real
+ * Caddy by test/e2e/deploy-nginx.test.ts and deploy-caddy.test.ts.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import net, { type AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { PassThrough } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+import { decodeJwt } from 'jose';
+import { PUBLIC_HOST, serveArgs } from './deploy-files.js';
+import { basicAuth, startGateway, type TestGateway } from './gateway.js';
+import { tempDir } from './process.js';
+import { rawRequest } from './raw.js';
+import { CLIENT_ADDRESS, tlsClient, type TlsClient } from './tls-client.js';
+import { startExample, type TestUpstream } from './upstream.js';
+
+export interface FrontProxy {
+  /** PEM of the CA that signed the proxy's certificate. */
+  ca(): string;
+  stop(): Promise<unknown>;
+}
+
+export interface FrontProxyPorts {
+  https: number;
+  http: number;
+  gateway: number;
+  /** A fresh folder for the proxy's configuration, certificates, pid file and temporary files. */
+  dir: string;
+}
+
+/**
+ * Spawn options that run a proxy as an ordinary user: as root (CI, containers), the user nobody,
+ * which then owns `dir`; otherwise the current user, unchanged.
+ */
+export function unprivileged(dir: string): { uid?: number; gid?: number } {
+  if (process.getuid?.() !== 0) return {};
+  const uid = Number(execFileSync('id', ['-u', 'nobody'], { encoding: 'utf8' }));
+  const gid = Number(execFileSync('id', ['-g', 'nobody'], { encoding: 'utf8' }));
+  for (const entry of [dir, ...fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }).map((name) => `${dir}/${name}`)]) fs.chownSync(entry, uid, gid);
+  return { uid, gid };
+}
+
+/** A free TCP port on 127.0.0.1 (closed again: the proxy binds it next). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer().once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Resolves once `port` accepts connections, fails if `exited` resolves first. */
+export async function waitForPort(port: number, exited: Promise<unknown>, output: () => string, timeoutMs = 10_000): Promise<void> {
+  let gone = false;
+  void exited.then(() => (gone = true));
+  const deadline = Date.now() + timeoutMs;
+  while (!(await new Promise<boolean>((resolve) => net.connect(port, '127.0.0.1').once('connect', function (this: net.Socket) { this.destroy(); resolve(true); }).once('error', () => resolve(false))))) {
+    if (gone || Date.now() > deadline) throw new Error(`nothing listens on ${port}${gone ? ' (the process exited)' : ''}:\n${output()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+interface Deferred<T> {
+  promise: Promise<T>;
+  resolve(value: T): void;
+}
+function deferred<T = void>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+/** Fails with `message` unless `promise` settles within `ms`. */
+function within<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms)))]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * An upstream that tells when bytes arrive: POST /upload signals its first body bytes, GET
+ * /download sends a first chunk and the rest only when told; WebSocket upgrades get a frame
+ * describing the request, then every text frame echoed back.
+ */
+async function startStreamingUpstream() {
+  const firstUploadBytes = deferred<void>();
+  const releaseDownload = deferred<void>();
+  const sockets = new Set<Duplex>();
+  const server = http.createServer((req, res) => {
+    if (req.url === '/upload') {
+      let bytes = 0;
+      req.on('data', (chunk: Buffer) => {
+        if (bytes === 0) firstUploadBytes.resolve();
+        bytes += chunk.length;
+      });
+      req.on('end', () => res.end(JSON.stringify({ bytes })));
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.write('first chunk\n');
+    void releaseDownload.promise.then(() => res.end('the rest\n'));
+  });
+  server.on('upgrade', (req, socket: Duplex) => {
+    sockets.add(socket);
+    const accept = createHash('sha1').update(`${req.headers['sec-websocket-key']}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+    socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
+    const hello = { url: req.url, sub: decodeJwt(String(req.headers.authorization).slice(7)).sub, proto: req.headers['x-forwarded-proto'], for: req.headers['x-forwarded-for'] };
+    socket.write(textFrame(JSON.stringify(hello)));
+    // As a real WebSocket server: a close frame or the end of the stream closes the connection.
+    socket.on('end', () => socket.end());
+    socket.on('data', (frame: Buffer) => {
+      if ((frame[0]! & 0x0f) === 8) return void socket.end(Buffer.from([0x88, 0]));
+      // One small masked text frame per chunk (the test sends short messages).
+      if ((frame[0]! & 0x0f) !== 1) return;
+      const length = frame[1]! & 0x7f;
+      const mask = frame.subarray(2, 6);
+      const payload = Buffer.from(frame.subarray(6, 6 + length).map((byte, i) => byte ^ mask[i % 4]!));
+      socket.write(textFrame(`echo: ${payload.toString()}`));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    firstUploadBytes: firstUploadBytes.promise,
+    releaseDownload: () => releaseDownload.resolve(),
+    close: () => {
+      for (const socket of sockets) socket.destroy();
+      server.closeAllConnections();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+function textFrame(text: string): Buffer {
+  const payload = Buffer.from(text);
+  return Buffer.concat([Buffer.from([0x81, payload.length]), payload]);
+}
+
+const ALICE = basicAuth('Alice', 'alice-password-1');
+
+/** Starts `startProxy` in front of a gateway run with the unit's flags, and checks what a deployment relies on. */
+export function frontProxySuite(name: string, skip: string | undefined, startProxy: (ports: FrontProxyPorts) => Promise<FrontProxy>): void {
+  describe(`${name} in front of jwtgate (deploy/ files)`, { skip }, () => {
+    let gateway: TestGateway;
+    let proxy: FrontProxy;
+    let client: TlsClient;
+    let example: TestUpstream;
+    let streaming: Awaited<ReturnType<typeof startStreamingUpstream>>;
+    let httpPort: number;
+    const admin = (method: string, path: string, body?: unknown) =>
+      client.request(method, path, { headers: { authorization: gateway.adminAuth, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+
+    before(async () => {
+      const httpsPort = await freePort();
+      httpPort = await freePort();
+      // The unit's own flags; only the port, the data folder and the public URL's port differ.
+      gateway = await startGateway({ args: serveArgs({ '--port': '0', '--data-dir': tempDir(), '--public-url': `https://${PUBLIC_HOST}:${httpsPort}` }) });
+      proxy = await startProxy({ https: httpsPort, http: httpPort, gateway: gateway.port, dir: tempDir(`jwtgate-${name.toLowerCase()}-`) });
+      client = tlsClient({ host: PUBLIC_HOST, port: httpsPort, ca: () => proxy.ca() });
+      await client.waitForHandshake();
+      example = await startExample('node-zero-deps', { JWKS_URL: `${gateway.url}/.well-known/jwks.json` });
+      streaming = await startStreamingUpstream();
+    });
+    after(async () => {
+      await client?.close();
+      await proxy?.stop();
+      await gateway?.stop();
+      await example?.stop();
+      await streaming?.close();
+    });
+
+    it('serves /admin over https: set the target and a user, answers marked no-store', async () => {
+      const target = await admin('PUT', '/admin/proxy', { url: example.url });
+      assert.equal(target.status, 200, target.body.toString());
+      assert.equal(target.headers['cache-control'], 'no-store');
+      const user = await admin('PUT', '/admin/users/Alice', { password: 'alice-password-1', roles: ['ROLE_USER'] });
+      assert.equal(user.status, 201, user.body.toString());
+      const list = await admin('GET', '/admin/users');
+      assert.deepEqual((JSON.parse(list.body.toString()) as { name: string }[]).map((u) => u.name), ['Alice', 'admin']);
+      assert.equal(list.headers['cache-control'], 'no-store');
+      const whoami = await client.request('GET', '/api/whoami', { headers: { authorization: ALICE } });
+      assert.equal(whoami.status, 200);
+      assert.equal(whoami.headers['cache-control'], 'no-store');
+      assert.match(String(whoami.headers['strict-transport-security']), /max-age=\d+/);
+      // Public material keeps the gateway's own caching.
+      assert.equal((await client.request('GET', '/.well-known/jwks.json')).headers['cache-control'], 'public, max-age=60');
+    });
+
+    it('forwards a request over https that the upstream verifies (RS512 JWT of the caller)', async () => {
+      const res = await client.request('GET', '/proxy/whoami?mode=jwt', { headers: { authorization: ALICE } });
+      assert.equal(res.status, 200, res.body.toString());
+      assert.deepEqual(JSON.parse(res.body.toString()), { name: 'Alice', roles: ['ROLE_USER'] });
+    });
+
+    it('the upstream sees https, the public host and the real client address; spoofed X-Forwarded-* are not believed', async () => {
+      const spoofed = { 'x-forwarded-for': '6.6.6.6', 'x-forwarded-proto': 'http', 'x-forwarded-host': 'evil.example', forwarded: 'for=6.6.6.6;proto=http;host=evil.example', 'x-real-ip': '6.6.6.6' };
+      const res = await client.request('GET', '/proxy/headers', { headers: { authorization: ALICE, ...spoofed } });
+      assert.equal(res.status, 200, res.body.toString());
+      const seen = (JSON.parse(res.body.toString()) as { headers: Record<string, string> }).headers;
+      assert.equal(seen['x-forwarded-proto'], 'https');
+      assert.equal(seen['x-forwarded-host'], `${PUBLIC_HOST}:${new URL(client.origin).port}`);
+      // The client, then the proxy (127.0.0.1) as the gateway saw it: nothing the client claimed.
+      assert.equal(seen['x-forwarded-for'], `${CLIENT_ADDRESS}, 127.0.0.1`);
+      assert.doesNotMatch(JSON.stringify(seen), /6\.6\.6\.6|evil\.example/);
+      assert.ok(!JSON.stringify(seen).includes(ALICE.slice(6)), 'the basic credentials reached the upstream');
+    });
+
+    it('tunnels a WebSocket through /proxy, both ways, with the JWT and the forwarded headers', async () => {
+      assert.equal((await admin('PUT', '/admin/proxy', { url: streaming.url })).status, 200);
+      const ws = client.websocket('/proxy/socket?x=1', { authorization: ALICE });
+      const messages: string[] = [];
+      let notify = () => {};
+      ws.addEventListener('message', (event) => {
+        messages.push(String(event.data));
+        notify();
+      });
+      const got = (n: number) => new Promise<void>((resolve, reject) => {
+        notify = () => (messages.length >= n ? resolve() : undefined);
+        ws.addEventListener('error', () => reject(new Error('websocket error')));
+        notify();
+      });
+      await within(got(1), 5000, 'no WebSocket message through the proxy');
+      ws.send('hello');
+      await within(got(2), 5000, 'the echo did not come back through the proxy');
+      ws.close();
+      assert.deepEqual(JSON.parse(messages[0]!), { url: '/socket?x=1', sub: 'Alice', proto: 'https', for: `${CLIENT_ADDRESS}, 127.0.0.1` });
+      assert.equal(messages[1], 'echo: hello');
+    });
+
+    it('streams an upload: the upstream gets the first bytes before the client has sent the rest (and more than 1 MiB passes)', async () => {
+      const body = new PassThrough();
+      const response = client.request('POST', '/proxy/upload', { headers: { authorization: ALICE, 'content-type': 'application/octet-stream' }, body });
+      body.write(Buffer.alloc(64 * 1024, 1));
+      await within(streaming.firstUploadBytes, 5000, 'the upstream saw nothing of the upload before the client finished: the proxy buffers request bodies');
+      for (let i = 0; i < 48; i++) body.write(Buffer.alloc(64 * 1024, 2));
+      body.end();
+      const res = await response;
+      assert.equal(res.status, 200, res.body.toString());
+      assert.deepEqual(JSON.parse(res.body.toString()), { bytes: 49 * 64 * 1024 });
+    });
+
+    it('streams a download: the client gets the first chunk while the upstream is still writing', async () => {
+      const res = await client.stream('GET', '/proxy/download');
+      assert.equal(res.status, 200);
+      const first = await within(new Promise<string>((resolve) => res.body.once('data', (chunk: Buffer) => resolve(chunk.toString()))), 5000, 'no byte of the response before the upstream finished: the proxy buffers responses');
+      assert.equal(first, 'first chunk\n');
+      let rest = '';
+      res.body.on('data', (chunk: Buffer) => (rest += chunk.toString()));
+      const ended = new Promise((resolve) => res.body.once('end', resolve));
+      streaming.releaseDownload();
+      await ended;
+      assert.equal(rest, 'the rest\n');
+    });
+
+    it('redirects plain HTTP to HTTPS', async () => {
+      const answer = await rawRequest(httpPort, `GET /admin/users HTTP/1.1\r\nHost: ${PUBLIC_HOST}\r\nConnection: close\r\n\r\n`);
+      assert.match(answer, /^HTTP\/1\.1 30[18] /);
+      assert.match(answer, new RegExp(`\\r\\nLocation: https://${PUBLIC_HOST.replace(/\./g, '\\.')}(:\\d+)?/admin/users\\r\\n`, 'i'));
+    });
+  });
+}
