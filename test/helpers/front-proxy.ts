@@ -93,6 +93,7 @@ async function startStreamingUpstream() {
   const firstUploadBytes = deferred<void>();
   const releaseDownload = deferred<void>();
   const sockets = new Set<Duplex>();
+  const large = { written: 0, closed: false };
   const server = http.createServer((req, res) => {
     if (req.url === '/upload') {
       let bytes = 0;
@@ -103,7 +104,22 @@ async function startStreamingUpstream() {
       req.on('end', () => res.end(JSON.stringify({ bytes })));
       return;
     }
-    res.writeHead(200, { 'content-type': 'text/plain' });
+    if (req.url === '/large') {
+      // As fast as the connection takes it: back-pressure alone holds this writer.
+      const chunk = Buffer.alloc(1 << 20, 7);
+      const pump = () => {
+        while (large.written < LARGE_BYTES) {
+          large.written += chunk.length;
+          if (!res.write(chunk)) return void res.once('drain', pump);
+        }
+        res.end();
+      };
+      res.on('close', () => (large.closed = true));
+      pump();
+      return;
+    }
+    // A known length: Caddy flushes unknown-length responses at once anyway, not these.
+    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': String('first chunk\nthe rest\n'.length) });
     res.write('first chunk\n');
     void releaseDownload.promise.then(() => res.end('the rest\n'));
   });
@@ -130,6 +146,7 @@ async function startStreamingUpstream() {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     firstUploadBytes: firstUploadBytes.promise,
     releaseDownload: () => releaseDownload.resolve(),
+    large,
     close: () => {
       for (const socket of sockets) socket.destroy();
       server.closeAllConnections();
@@ -137,6 +154,9 @@ async function startStreamingUpstream() {
     },
   };
 }
+
+/** Far more than every socket buffer between the upstream and the client holds. */
+const LARGE_BYTES = 512 << 20;
 
 function textFrame(text: string): Buffer {
   const payload = Buffer.from(text);
@@ -176,19 +196,19 @@ export function frontProxySuite(name: string, skip: string | undefined, startPro
       await streaming?.close();
     });
 
-    it('serves /admin over https: set the target and a user, answers marked no-store', async () => {
+    it('serves /admin over https: set the target and a user; /admin and /api answers are marked no-store', async () => {
       const target = await admin('PUT', '/admin/proxy', { url: example.url });
       assert.equal(target.status, 200, target.body.toString());
-      assert.equal(target.headers['cache-control'], 'no-store');
       const user = await admin('PUT', '/admin/users/Alice', { password: 'alice-password-1', roles: ['ROLE_USER'] });
       assert.equal(user.status, 201, user.body.toString());
       const list = await admin('GET', '/admin/users');
       assert.deepEqual((JSON.parse(list.body.toString()) as { name: string }[]).map((u) => u.name), ['Alice', 'admin']);
-      assert.equal(list.headers['cache-control'], 'no-store');
       const whoami = await client.request('GET', '/api/whoami', { headers: { authorization: ALICE } });
       assert.equal(whoami.status, 200);
-      assert.equal(whoami.headers['cache-control'], 'no-store');
-      assert.match(String(whoami.headers['strict-transport-security']), /max-age=\d+/);
+      for (const res of [target, list, whoami]) {
+        assert.equal(res.headers['cache-control'], 'no-store');
+        assert.match(String(res.headers['strict-transport-security']), /^max-age=\d+$/);
+      }
       // Public material keeps the gateway's own caching.
       assert.equal((await client.request('GET', '/.well-known/jwks.json')).headers['cache-control'], 'public, max-age=60');
     });
@@ -247,7 +267,7 @@ export function frontProxySuite(name: string, skip: string | undefined, startPro
     });
 
     it('streams a download: the client gets the first chunk while the upstream is still writing', async () => {
-      const res = await client.stream('GET', '/proxy/download');
+      const res = await within(client.stream('GET', '/proxy/download'), 5000, 'no response head before the upstream finished: the proxy buffers responses');
       assert.equal(res.status, 200);
       const first = await within(new Promise<string>((resolve) => res.body.once('data', (chunk: Buffer) => resolve(chunk.toString()))), 5000, 'no byte of the response before the upstream finished: the proxy buffers responses');
       assert.equal(first, 'first chunk\n');
@@ -257,6 +277,21 @@ export function frontProxySuite(name: string, skip: string | undefined, startPro
       streaming.releaseDownload();
       await ended;
       assert.equal(rest, 'the rest\n');
+    });
+
+    it('holds a download back while the client does not read it (back-pressure, nothing spooled)', async () => {
+      const res = await client.stream('GET', '/proxy/large');
+      assert.equal(res.status, 200);
+      await new Promise((resolve) => res.body.once('data', resolve));
+      res.body.pause();
+      // Wait until the upstream stalls: the bytes in flight fill every buffer on the way, then stop.
+      let before = -1;
+      while (streaming.large.written !== before) {
+        before = streaming.large.written;
+        await new Promise((r) => setTimeout(r, 300));
+      }
+      assert.ok(streaming.large.written < LARGE_BYTES / 4, `the upstream wrote ${streaming.large.written >> 20} MiB to a client that reads nothing: the proxy buffers responses`);
+      res.body.destroy();
     });
 
     it('redirects plain HTTP to HTTPS', async () => {
