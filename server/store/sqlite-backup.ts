@@ -59,8 +59,11 @@ export async function backupSqliteStore(options: SqliteBackupOptions): Promise<S
 
   const partial = path.join(folder, `.${path.basename(destination)}.${randomBytes(6).toString('hex')}.partial`);
   // Created 0600 before SQLite writes a byte into it: the copy holds private keys and password hashes.
-  fs.closeSync(fs.openSync(partial, 'wx', 0o600));
-  fs.chmodSync(partial, 0o600);
+  try {
+    fs.closeSync(fs.openSync(partial, 'wx', 0o600));
+  } catch (err) {
+    throw new StoreError(`cannot write the backup in ${folder}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+  }
   try {
     await copyDatabase(source, partial);
     const summary = summarize(partial, options.isSealed);

@@ -28,6 +28,8 @@ worker_processes 1;
 events { worker_connections 256; }
 http {
   access_log off;
+  # As Debian's nginx.conf has it: the site must stream all the same.
+  gzip on;
 ${temp}
   include ${dir}/jwtgate.conf;
 }
