@@ -5,20 +5,17 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
-import type { Duplex } from 'node:stream';
 import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { decodeJwt } from 'jose';
 import { PUBLIC_HOST, serveArgs } from './deploy-files.js';
 import { basicAuth, startGateway, type TestGateway } from './gateway.js';
 import { tempDir } from './process.js';
 import { rawRequest } from './raw.js';
 import { CLIENT_ADDRESS, tlsClient, type TlsClient } from './tls-client.js';
 import { startExample, type TestUpstream } from './upstream.js';
+import { LARGE_BYTES, startStreamingUpstream, type StreamingUpstream } from './streaming-upstream.js';
 
 export interface FrontProxy {
   /** PEM of the CA that signed the proxy's certificate. */
@@ -57,110 +54,10 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Resolves once `port` accepts connections, fails if `exited` resolves first. */
-export async function waitForPort(port: number, exited: Promise<unknown>, output: () => string, timeoutMs = 10_000): Promise<void> {
-  let gone = false;
-  void exited.then(() => (gone = true));
-  const deadline = Date.now() + timeoutMs;
-  while (!(await new Promise<boolean>((resolve) => net.connect(port, '127.0.0.1').once('connect', function (this: net.Socket) { this.destroy(); resolve(true); }).once('error', () => resolve(false))))) {
-    if (gone || Date.now() > deadline) throw new Error(`nothing listens on ${port}${gone ? ' (the process exited)' : ''}:\n${output()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-interface Deferred<T> {
-  promise: Promise<T>;
-  resolve(value: T): void;
-}
-function deferred<T = void>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  const promise = new Promise<T>((r) => (resolve = r));
-  return { promise, resolve };
-}
-
 /** Fails with `message` unless `promise` settles within `ms`. */
 function within<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
   let timer: NodeJS.Timeout;
   return Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms)))]).finally(() => clearTimeout(timer));
-}
-
-/**
- * An upstream that tells when bytes arrive: POST /upload signals its first body bytes, GET
- * /download sends a first chunk and the rest only when told; WebSocket upgrades get a frame
- * describing the request, then every text frame echoed back.
- */
-async function startStreamingUpstream() {
-  const firstUploadBytes = deferred<void>();
-  const releaseDownload = deferred<void>();
-  const sockets = new Set<Duplex>();
-  const large = { written: 0, closed: false };
-  const server = http.createServer((req, res) => {
-    if (req.url === '/upload') {
-      let bytes = 0;
-      req.on('data', (chunk: Buffer) => {
-        if (bytes === 0) firstUploadBytes.resolve();
-        bytes += chunk.length;
-      });
-      req.on('end', () => res.end(JSON.stringify({ bytes })));
-      return;
-    }
-    if (req.url === '/large') {
-      // As fast as the connection takes it: back-pressure alone holds this writer.
-      const chunk = Buffer.alloc(1 << 20, 7);
-      const pump = () => {
-        while (large.written < LARGE_BYTES) {
-          large.written += chunk.length;
-          if (!res.write(chunk)) return void res.once('drain', pump);
-        }
-        res.end();
-      };
-      res.on('close', () => (large.closed = true));
-      pump();
-      return;
-    }
-    // A known length: Caddy flushes unknown-length responses at once anyway, not these.
-    res.writeHead(200, { 'content-type': 'text/html', 'content-length': String('first chunk\nthe rest\n'.length) });
-    res.write('first chunk\n');
-    void releaseDownload.promise.then(() => res.end('the rest\n'));
-  });
-  server.on('upgrade', (req, socket: Duplex) => {
-    sockets.add(socket);
-    const accept = createHash('sha1').update(`${req.headers['sec-websocket-key']}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
-    socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
-    const hello = { url: req.url, sub: decodeJwt(String(req.headers.authorization).slice(7)).sub, proto: req.headers['x-forwarded-proto'], for: req.headers['x-forwarded-for'] };
-    socket.write(textFrame(JSON.stringify(hello)));
-    // As a real WebSocket server: a close frame or the end of the stream closes the connection.
-    socket.on('end', () => socket.end());
-    socket.on('data', (frame: Buffer) => {
-      if ((frame[0]! & 0x0f) === 8) return void socket.end(Buffer.from([0x88, 0]));
-      // One small masked text frame per chunk (the test sends short messages).
-      if ((frame[0]! & 0x0f) !== 1) return;
-      const length = frame[1]! & 0x7f;
-      const mask = frame.subarray(2, 6);
-      const payload = Buffer.from(frame.subarray(6, 6 + length).map((byte, i) => byte ^ mask[i % 4]!));
-      socket.write(textFrame(`echo: ${payload.toString()}`));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    firstUploadBytes: firstUploadBytes.promise,
-    releaseDownload: () => releaseDownload.resolve(),
-    large,
-    close: () => {
-      for (const socket of sockets) socket.destroy();
-      server.closeAllConnections();
-      return new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
-
-/** Far more than every socket buffer between the upstream and the client holds. */
-const LARGE_BYTES = 512 << 20;
-
-function textFrame(text: string): Buffer {
-  const payload = Buffer.from(text);
-  return Buffer.concat([Buffer.from([0x81, payload.length]), payload]);
 }
 
 const ALICE = basicAuth('Alice', 'alice-password-1');
@@ -172,7 +69,7 @@ export function frontProxySuite(name: string, skip: string | undefined, startPro
     let proxy: FrontProxy;
     let client: TlsClient;
     let example: TestUpstream;
-    let streaming: Awaited<ReturnType<typeof startStreamingUpstream>>;
+    let streaming: StreamingUpstream;
     let httpPort: number;
     const admin = (method: string, path: string, body?: unknown) =>
       client.request(method, path, { headers: { authorization: gateway.adminAuth, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
