@@ -9,6 +9,7 @@ import { loadConfig, OPTIONS, type Flags } from './config.js';
 import { configOf } from './commands/common.js';
 import { exportCommand, importCommand, listCommand, rotateCommand, type RotateFlags } from './commands/keys.js';
 import { getProxyCommand, setProxyCommand } from './commands/proxy.js';
+import { backupCommand } from './commands/store.js';
 import { mintCommand, verifyCommand } from './commands/token.js';
 import { deleteUserCommand, listUsersCommand, setUserCommand } from './commands/users.js';
 import { GatewayError } from './errors.js';
@@ -131,6 +132,12 @@ withConfigOptions(token.command('mint').description('print a token signed by the
 withConfigOptions(token.command('verify').argument('<token>', 'a JWT').description("check a token against the store's published keys and print its claims, or why it fails"), ['dataDir', 'issuer', 'audience', 'clockSkewSeconds', 'publicUrl'])
   .addHelpText('after', example('jwtgate token verify eyJhbGciOiJSUzUxMiIs... --data-dir ./data'))
   .action(async (jwt: string, _opts: unknown, command: Command) => verifyCommand(configOf(flagsOf(command)), jwt));
+
+const store = program.command('store').description('the embedded SQLite store');
+withConfigOptions(store.command('backup').argument('<file>', 'the backup file to write (mode 0600)').description('copy the store to FILE, consistently, while the server runs (holds the private keys: keep it secret)'), ['dataDir', 'auditLogFile'])
+  .option('--force', 'replace FILE if it exists')
+  .addHelpText('after', example('jwtgate store backup --data-dir /var/lib/jwtgate /var/backups/jwtgate/jwtgate-$(date +%F).sqlite'))
+  .action(async (file: string, opts: { force?: boolean }, command: Command) => backupCommand(configOf(flagsOf(command)), file, opts.force === true));
 
 function fail(err: unknown): never {
   if (err instanceof CommanderError) {

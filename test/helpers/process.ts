@@ -47,8 +47,8 @@ export interface Spawned {
 }
 
 /** Spawns a process and waits until its output matches `ready` (a line like `listening on http://...`). */
-export async function spawnUntil(command: string, args: readonly string[], ready: RegExp, options: { env?: Record<string, string>; timeoutMs?: number; cwd?: string } = {}): Promise<{ spawned: Spawned; match: RegExpMatchArray }> {
-  const proc = spawn(command, args, { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'], cwd: options.cwd });
+export async function spawnUntil(command: string, args: readonly string[], ready: RegExp, options: { env?: Record<string, string>; timeoutMs?: number; cwd?: string; uid?: number; gid?: number } = {}): Promise<{ spawned: Spawned; match: RegExpMatchArray }> {
+  const proc = spawn(command, args, { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'], cwd: options.cwd, uid: options.uid, gid: options.gid });
   let out = '';
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : null))));
   const spawned: Spawned = {
