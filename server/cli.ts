@@ -111,7 +111,7 @@ withConfigOptions(users.command('list').description('list users: name, whether a
   .addHelpText('after', example('jwtgate users list --data-dir ./data'))
   .action(async (opts: { json?: boolean }, command: Command) => listUsersCommand(configOf(flagsOf(command)), opts.json === true));
 withConfigOptions(users.command('set').argument('<name>', 'user name').description('create or update a user; the password is read from standard input, never from the command line'), ['dataDir', 'minPasswordLength', 'auditLogFile'])
-  .option('--roles <roles>', 'comma-separated roles, replacing the current ones ("" for none)')
+  .option('--roles <roles>', 'comma-separated roles, taken as written (no spaces), replacing the current ones ("" for none)')
   .option('--password-stdin', 'read the password from the first line of standard input')
   .addHelpText('after', example("printf '%s\\n' \"$ALICE_PASSWORD\" | jwtgate users set Alice --roles ROLE_USER,ROLE_WONDERLAND --password-stdin"))
   .action(async (name: string, opts: { roles?: string; passwordStdin?: boolean }, command: Command) => setUserCommand(configOf(flagsOf(command)), name, opts));
