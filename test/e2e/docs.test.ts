@@ -15,8 +15,13 @@ import { Background, DocShell } from '../helpers/doc-shell.js';
 import { ROOT } from '../helpers/paths.js';
 import { tempDir } from '../helpers/process.js';
 
-/** The pages whose console blocks run; a page joins by being listed here. */
-const PAGES = ['README.md', 'docs/cli.md'];
+/** The pages whose console blocks run, and the folder each one's commands start in; a page joins by being listed here. */
+const PAGES = [
+  { page: 'README.md', cwd: '.' },
+  { page: 'docs/cli.md', cwd: '.' },
+  { page: 'proxy-target-examples/node-zero-deps/README.md', cwd: 'proxy-target-examples/node-zero-deps' },
+  { page: 'proxy-target-examples/node-jose/README.md', cwd: 'proxy-target-examples/node-jose' },
+];
 
 /** The ports the docs show, each replaced by a free port of the same width while the test runs. */
 const DOC_PORTS = [8080, 8000];
@@ -34,18 +39,24 @@ async function freePortLike(docPort: number, taken: Set<number>): Promise<number
   throw new Error(`no free port to stand for ${docPort}`);
 }
 
-/** A working copy outside the repository (the repository stays clean), `jwtgate` on the PATH as after `npm link`. */
-function workspace(): { cwd: string; bin: string } {
-  const cwd = tempDir('jwtgate-docs-');
-  for (const entry of ['dist', 'node_modules', 'proxy-target-examples', 'package.json']) fs.symlinkSync(path.join(ROOT, entry), path.join(cwd, entry));
+/**
+ * A working copy outside the repository, so the repository stays clean: links to what is only
+ * read, a copy of the examples (their READMEs write next to themselves), and `jwtgate` on the
+ * PATH as `npm link` puts it there (a link to bin/jwtgate).
+ */
+function workspace(): { root: string; bin: string } {
+  const root = tempDir('jwtgate-docs-');
+  for (const entry of ['bin', 'dist', 'node_modules', 'package.json']) fs.symlinkSync(path.join(ROOT, entry), path.join(root, entry));
+  fs.cpSync(path.join(ROOT, 'proxy-target-examples'), path.join(root, 'proxy-target-examples'), { recursive: true, filter: (from) => !from.includes(`${path.sep}node_modules`) });
   const bin = tempDir('jwtgate-docs-bin-');
-  fs.writeFileSync(path.join(bin, 'jwtgate'), `#!/bin/sh\nexec '${process.execPath}' '${path.join(ROOT, 'dist/server/cli.js')}' "$@"\n`, { mode: 0o755 });
-  return { cwd, bin };
+  fs.symlinkSync(path.join(ROOT, 'bin/jwtgate'), path.join(bin, 'jwtgate'));
+  return { root, bin };
 }
 
 /** Runs one page; returns one message per mismatch. */
-async function runPage(t: TestContext, page: string, blocks: readonly ConsoleBlock[]): Promise<string[]> {
-  const { cwd, bin } = workspace();
+async function runPage(t: TestContext, page: string, folder: string, blocks: readonly ConsoleBlock[]): Promise<string[]> {
+  const { root, bin } = workspace();
+  const cwd = path.join(root, folder);
   const taken = new Set<number>();
   const ports = new Map<number, number>();
   for (const docPort of DOC_PORTS) {
@@ -56,7 +67,7 @@ async function runPage(t: TestContext, page: string, blocks: readonly ConsoleBlo
   const inCommand = (text: string) => text.replace(/\b\d{4}\b/g, (p) => String(ports.get(Number(p)) ?? p));
   const asDoc = (line: string) => line.replace(/\b\d{4}\b/g, (p) => String([...ports].find(([, real]) => real === Number(p))?.[0] ?? p));
   const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('JWTGATE_') && !k.startsWith('NODE_TEST')));
-  Object.assign(env, { PATH: `${bin}${path.delimiter}${env['PATH'] ?? ''}`, JWTGATE_PORT: String(ports.get(8080)), LC_ALL: 'C.UTF-8' });
+  Object.assign(env, { PATH: `${bin}${path.delimiter}${env['PATH'] ?? ''}`, JWTGATE_PORT: String(ports.get(8080)) });
   delete env['COLUMNS'];
 
   const shell = new DocShell(cwd, env);
@@ -79,7 +90,8 @@ async function runPage(t: TestContext, page: string, blocks: readonly ConsoleBlo
         const proc = new Background(inCommand(command.text), await shell.context());
         background.set(mode.name, proc);
         const last = command.expected.filter((l) => l.text !== ELLIPSIS).at(-1);
-        const printed = await proc.until((line) => last !== undefined && normalise(asDoc(line)) === normalise(last.text));
+        // The block's last line is the sign that the process is ready; a block without one waits for nothing.
+        const printed = last === undefined ? [] : await proc.until((line) => normalise(asDoc(line)) === normalise(last.text));
         check(block, command, printed, `, background=${mode.name}`);
         continue;
       }
@@ -102,11 +114,11 @@ async function runPage(t: TestContext, page: string, blocks: readonly ConsoleBlo
 }
 
 describe('executable docs', () => {
-  for (const page of PAGES) {
+  for (const { page, cwd } of PAGES) {
     it(`${page}: every console block prints what the page shows`, async (t) => {
       const blocks = parseConsoleBlocks(page, fs.readFileSync(path.join(ROOT, page), 'utf8'));
       assert.ok(blocks.some((b) => b.mode.kind !== 'no-run'), `${page} has no console block to run`);
-      const failures = await runPage(t, page, blocks);
+      const failures = await runPage(t, page, cwd, blocks);
       assert.equal(failures.length, 0, `\n${failures.join('\n\n')}\n\n(${failures.length} mismatch${failures.length === 1 ? '' : 'es'} in ${page}; compared after normalising what varies between runs, see docs/testing.md; fix the doc or the code)`);
     });
   }
