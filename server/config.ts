@@ -72,7 +72,7 @@ export interface OptionSpec {
   defaultText: string;
 }
 
-/** The documented options; cli.ts builds its flags from this table and the README mirrors it. */
+/** The documented options; cli.ts builds its flags and help from this table and docs/configuration.md mirrors it. */
 export const OPTIONS: readonly OptionSpec[] = [
   { key: 'host', flag: '--host <host>', env: 'JWTGATE_HOST', description: 'interface to listen on', defaultText: '127.0.0.1' },
   { key: 'port', flag: '--port <port>', env: 'JWTGATE_PORT', description: 'TCP port to listen on (0: any free port)', defaultText: '8080' },
