@@ -5,6 +5,7 @@
  * the block, the line, and what the doc says against what was printed. Notation: docs/testing.md.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -114,6 +115,13 @@ async function runPage(t: TestContext, page: string, folder: string, blocks: rea
 }
 
 describe('executable docs', () => {
+  it('has what the pages call: bash and curl', () => {
+    for (const tool of ['bash', 'curl']) {
+      const probe = spawnSync(tool, ['--version'], { stdio: 'ignore' });
+      assert.equal(probe.status, 0, `the executable docs need ${tool} on the PATH (Debian: apt-get install ${tool})`);
+    }
+  });
+
   for (const { page, cwd } of PAGES) {
     it(`${page}: every console block prints what the page shows`, async (t) => {
       const blocks = parseConsoleBlocks(page, fs.readFileSync(path.join(ROOT, page), 'utf8'));
