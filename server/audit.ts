@@ -6,11 +6,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
+/** Every action the audit log records; docs/http-api.md lists the same (a unit test compares them). */
+export const AUDIT_ACTIONS = ['proxy.set', 'proxy.disable', 'user.create', 'user.update', 'user.delete', 'key.rotate', 'key.import', 'token.mint', 'store.backup'] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
 export interface AuditEvent {
   /** Who: an admin user name, `cli:<os user>`, or `scheduler` (a rotation --rotate-every made). */
   actor: string;
-  /** What, e.g. `proxy.set`, `user.create`, `user.update`, `user.delete`, `key.rotate`, `key.import`. */
-  action: string;
+  /** What: one of AUDIT_ACTIONS, so a new action cannot be written without being listed (and documented). */
+  action: AuditAction;
   /** On what: a user name, a kid, a URL. */
   target: string | null;
   /** Non-secret details (roles, whether a password changed, timings). */

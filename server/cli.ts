@@ -4,8 +4,8 @@
  * 1 any other failure.
  */
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError, Option } from 'commander';
-import { loadConfig, OPTIONS, type Flags } from './config.js';
+import { Command, CommanderError, Help, Option } from 'commander';
+import { loadConfig, OPTIONS, type Flags, type OptionSpec } from './config.js';
 import { configOf } from './commands/common.js';
 import { exportCommand, importCommand, listCommand, rotateCommand, type RotateFlags } from './commands/keys.js';
 import { getProxyCommand, setProxyCommand } from './commands/proxy.js';
@@ -18,11 +18,22 @@ import { createLogger } from './log.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
-/** Adds the Config options named in `keys` to `command`, with their env var and default in the help. */
+/**
+ * Adds the Config options named in `keys` to `command`, with their env var and default in the help;
+ * the environment-only ones (no flag) get an "Environment:" section, from the same table.
+ */
 function withConfigOptions(command: Command, keys: readonly (typeof OPTIONS)[number]['key'][]): Command {
+  const envOnly: OptionSpec[] = [];
   for (const spec of OPTIONS) {
-    if (!keys.includes(spec.key) || spec.flag === null) continue;
-    command.addOption(new Option(spec.flag, `${spec.description} (env ${spec.env}, default ${spec.defaultText})`));
+    if (!keys.includes(spec.key)) continue;
+    if (spec.flag === null) envOnly.push(spec);
+    else command.addOption(new Option(spec.flag, `${spec.description} (env ${spec.env}, default ${spec.defaultText})`));
+  }
+  if (envOnly.length > 0) {
+    // Laid out like commander's own option list (same width, same wrapping).
+    const help = new Help();
+    const width = Math.max(...envOnly.map((spec) => spec.env.length));
+    command.addHelpText('after', `\nEnvironment:\n${envOnly.map((spec) => help.formatItem(spec.env, width, `${spec.description} (default ${spec.defaultText})`, help)).join('\n')}`);
   }
   return command;
 }
@@ -47,7 +58,7 @@ const program = new Command('jwtgate')
   .showHelpAfterError('(run with --help for usage)');
 
 withConfigOptions(program.command('serve').description('run the gateway'), OPTIONS.map((o) => o.key))
-  .addHelpText('after', '\nExample:\n  JWTGATE_ADMIN_PASSWORD=change-me-please jwtgate serve --port 8080 --data-dir ./data\n\nEnvironment only:\n  JWTGATE_ADMIN_PASSWORD  password of the admin user created on first start (random and printed once when unset)')
+  .addHelpText('after', '\nExample:\n  JWTGATE_ADMIN_PASSWORD=change-me-please jwtgate serve --port 8080 --data-dir ./data')
   .action(async (_opts: unknown, command: Command) => {
     const config = loadConfig(flagsOf(command));
     const log = createLogger(config.logLevel);
@@ -70,7 +81,7 @@ withConfigOptions(program.command('serve').description('run the gateway'), OPTIO
   });
 
 const example = (text: string) => `\nExample:\n${text.split('\n').map((l) => `  ${l}`).join('\n')}`;
-const KEY_OPTIONS = ['dataDir', 'tokenTtlSeconds', 'jwksMaxAgeSeconds', 'consumerCacheMaxSeconds', 'auditLogFile'] as const;
+const KEY_OPTIONS = ['dataDir', 'tokenTtlSeconds', 'jwksMaxAgeSeconds', 'consumerCacheMaxSeconds', 'auditLogFile', 'keyEncryptionKey'] as const;
 /** jwtgate 0.1's timing options: still parsed, so that a script using them gets the reason they are gone (exit 2). */
 const removedTimingOptions = (command: Command) =>
   command.addOption(new Option('--publish-delay <seconds>').hideHelp()).addOption(new Option('--grace <seconds>').hideHelp());
@@ -102,7 +113,7 @@ withConfigOptions(users.command('list').description('list users: name, whether a
   .addHelpText('after', example('jwtgate users list --data-dir ./data'))
   .action(async (opts: { json?: boolean }, command: Command) => listUsersCommand(configOf(flagsOf(command)), opts.json === true));
 withConfigOptions(users.command('set').argument('<name>', 'user name').description('create or update a user; the password is read from standard input, never from the command line'), ['dataDir', 'minPasswordLength', 'auditLogFile'])
-  .option('--roles <roles>', 'comma-separated roles, replacing the current ones ("" for none)')
+  .option('--roles <roles>', 'comma-separated roles, taken as written (no spaces), replacing the current ones ("" for none)')
   .option('--password-stdin', 'read the password from the first line of standard input')
   .addHelpText('after', example("printf '%s\\n' \"$ALICE_PASSWORD\" | jwtgate users set Alice --roles ROLE_USER,ROLE_WONDERLAND --password-stdin"))
   .action(async (name: string, opts: { roles?: string; passwordStdin?: boolean }, command: Command) => setUserCommand(configOf(flagsOf(command)), name, opts));
@@ -123,15 +134,15 @@ withConfigOptions(proxy.command('disable').description('stop forwarding: /proxy 
   .action(async (_opts: unknown, command: Command) => setProxyCommand(configOf(flagsOf(command)), null));
 
 const token = program.command('token').description('tokens for testing upstreams');
-withConfigOptions(token.command('mint').description('print a token signed by the active key (audited)'), ['dataDir', 'issuer', 'audience', 'tokenTtlSeconds', 'clockSkewSeconds', 'publicUrl', 'auditLogFile'])
+withConfigOptions(token.command('mint').description('print a token signed by the active key (audited)'), ['dataDir', 'issuer', 'audience', 'tokenTtlSeconds', 'clockSkewSeconds', 'publicUrl', 'auditLogFile', 'keyEncryptionKey'])
   .requiredOption('--sub <name>', 'the sub claim')
   .option('--roles <roles>', 'comma-separated authorities', '')
   .option('--ttl <seconds>', 'lifetime (default: --token-ttl)')
   .addHelpText('after', example('curl -H "Authorization: Bearer $(jwtgate token mint --sub Alice --roles ROLE_USER)" http://127.0.0.1:8000/whoami?mode=jwt'))
   .action(async (opts: { sub?: string; roles?: string; ttl?: string }, command: Command) => mintCommand(configOf(flagsOf(command)), opts));
-withConfigOptions(token.command('verify').argument('<token>', 'a JWT').description("check a token against the store's published keys and print its claims, or why it fails"), ['dataDir', 'issuer', 'audience', 'clockSkewSeconds', 'publicUrl'])
-  .addHelpText('after', example('jwtgate token verify eyJhbGciOiJSUzUxMiIs... --data-dir ./data'))
-  .action(async (jwt: string, _opts: unknown, command: Command) => verifyCommand(configOf(flagsOf(command)), jwt));
+withConfigOptions(token.command('verify').argument('[token]', 'a JWT, or - (the default) to read it from standard input; on the command line other local users can read it').description("check a token against the store's published keys and print its claims, or which claim fails and why"), ['dataDir', 'issuer', 'audience', 'clockSkewSeconds', 'publicUrl'])
+  .addHelpText('after', example('printf \'%s\\n\' "$TOKEN" | jwtgate token verify --data-dir ./data'))
+  .action(async (jwt: string | undefined, _opts: unknown, command: Command) => verifyCommand(configOf(flagsOf(command)), jwt));
 
 const store = program.command('store').description('the embedded SQLite store');
 withConfigOptions(store.command('backup').argument('<file>', 'the backup file to write (mode 0600)').description('copy the store to FILE, consistently, while the server runs (holds the private keys: keep it secret)'), ['dataDir', 'auditLogFile'])
@@ -151,5 +162,10 @@ function fail(err: unknown): never {
   process.stderr.write(`jwtgate: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(1);
 }
+
+// A reader that stops early (`jwtgate users list | head -1`) closes the pipe. Every command has
+// done its work before it prints, so that is a success: exit 0, quietly (docs/cli.md).
+process.stdout.on('error', (err: NodeJS.ErrnoException) => (err.code === 'EPIPE' ? process.exit(0) : fail(err)));
+process.stderr.on('error', (err: NodeJS.ErrnoException) => process.exit(err.code === 'EPIPE' ? (process.exitCode ?? 0) : 1));
 
 program.parseAsync(process.argv).catch(fail);

@@ -88,7 +88,7 @@ export interface OptionSpec {
   defaultText: string;
 }
 
-/** The documented options; cli.ts builds its flags from this table and the README mirrors it. */
+/** The documented options; cli.ts builds its flags and help from this table and docs/configuration.md mirrors it. */
 export const OPTIONS: readonly OptionSpec[] = [
   { key: 'host', flag: '--host <host>', env: 'JWTGATE_HOST', description: 'interface to listen on', defaultText: '127.0.0.1' },
   { key: 'port', flag: '--port <port>', env: 'JWTGATE_PORT', description: 'TCP port to listen on (0: any free port)', defaultText: '8080' },
@@ -146,7 +146,7 @@ function bool(raw: string | boolean, name: string, problems: string[]): boolean 
   const v = raw.trim().toLowerCase();
   if (['1', 'true', 'yes', 'on'].includes(v)) return true;
   if (['', '0', 'false', 'no', 'off'].includes(v)) return false;
-  problems.push(`${name} must be true or false, got ${JSON.stringify(raw)}`);
+  problems.push(`${name} must be true or false (also 1/0, yes/no, on/off; empty is false), got ${JSON.stringify(raw)}`);
   return false;
 }
 
@@ -240,7 +240,8 @@ export function loadConfig(flags: Flags, env: Env = processEnv()): Config {
   const allowInsecureRemoteRaw = raw('allowInsecureRemote');
   const allowInsecureRemote = allowInsecureRemoteRaw === undefined ? false : bool(allowInsecureRemoteRaw.value, allowInsecureRemoteRaw.name, problems);
   if (insecure && !isLoopbackHost(host) && !allowInsecureRemote) {
-    problems.push(`--insecure makes every caller an administrator: refused on the non-loopback host ${host} unless --allow-insecure-remote is given too`);
+    // Name the setting where the user gave it: a flag, or a variable in the environment.
+    problems.push(`${insecureRaw!.name} makes every caller an administrator: refused on the non-loopback host ${host} unless --allow-insecure-remote (or JWTGATE_ALLOW_INSECURE_REMOTE) is given too`);
   }
   const publicUrlRaw = raw('publicUrl');
   let publicUrl: URL | null = null;

@@ -1,7 +1,7 @@
 /** Starting and stopping a whole gateway: store, runtime, Express app, node:http server. */
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app.js';
-import { bootstrapStore } from './bootstrap.js';
+import { prepareBootstrap } from './bootstrap.js';
 import { isLoopbackHost, type Config } from './config.js';
 import { openAuditLog } from './audit.js';
 import { createHttpServer } from './http.js';
@@ -20,15 +20,13 @@ export interface RunningGateway {
 
 export async function startGateway(config: Config, log: Logger): Promise<RunningGateway> {
   const store = openStore({ dataDir: config.dataDir });
+  let listening: { close(): void } | undefined;
   try {
-    await bootstrapStore(store, config, log);
+    // Bind first, write the first-start admin and keys after: a start that cannot listen (port
+    // busy) leaves the store as it found it, and the next start still does the first-start setup.
+    const bootstrap = await prepareBootstrap(store, config, log);
     const audit = openAuditLog(config.auditLogFile);
     const runtime = new Runtime({ store, config, log, audit });
-    await runtime.refresh();
-    runtime.start();
-    if (config.insecure) {
-      log.warn(`--insecure: every caller is anonymousUser with ROLE_ADMIN, ROLE_ANONYMOUS, ROLE_USER${isLoopbackHost(config.host) ? '' : ` and ${config.host} is not a loopback address`}`);
-    }
     let listeningPort = config.port;
     const app = createApp({ config, store, runtime, log, audit, self: () => ({ port: listeningPort, names: [config.host] }) });
     const { server, forwarder, closeUpgrades } = createHttpServer({ config, runtime, app, log, viaName: viaName(await store.deploymentId()) });
@@ -45,6 +43,16 @@ export async function startGateway(config: Config, log: Logger): Promise<Running
         resolve();
       });
     });
+    listening = server;
+    // No request is served before the refresh below: with the SQLite store these steps are
+    // synchronous underneath (promises only), so the event loop accepts no connection meanwhile.
+    // A networked store would let one in, to find the empty initial view (no target: 501).
+    await bootstrap.apply();
+    await runtime.refresh();
+    runtime.start();
+    if (config.insecure) {
+      log.warn(`--insecure: every caller is anonymousUser with ROLE_ADMIN, ROLE_ANONYMOUS, ROLE_USER${isLoopbackHost(config.host) ? '' : ` and ${config.host} is not a loopback address`}`);
+    }
     const { port } = server.address() as AddressInfo;
     listeningPort = port;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
@@ -68,6 +76,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Running
       })());
     return { url, port, close };
   } catch (err) {
+    listening?.close();
     await store.close();
     throw err;
   }

@@ -73,7 +73,7 @@ export function runNotes(rows: readonly Row[], settings: Settings): string[] {
     notes.push(
       `c) gateway: the first logins of ${settings.users} users took ${Number(firstLogins.details['seconds']).toFixed(1)} s; its last measured slice ended ${Number(rotation.details['secondsFromFirstLoginsToEnd']).toFixed(1)} s after the first logins began` +
         (Number(rotation.details['secondsFromFirstLoginsToEnd']) < 90
-          ? '. The README documents a 5 min cache of successful password checks: a run that ends this soon after the first logins sees few or none of the scrypt re-checks of a steady rotation; --duration 90 includes them'
+          ? '. docs/http-api.md documents a 5 min cache of successful password checks: a run that ends this soon after the first logins sees few or none of the scrypt re-checks of a steady rotation; --duration 90 includes them'
           : ''),
     );
   }

@@ -81,7 +81,7 @@ export function createAdminRouter(deps: AdminDeps): Router {
     await store.setProxyUrl(url, { actor: admin(req) });
     audit.record({ actor: actor(req), action: url === null ? 'proxy.disable' : 'proxy.set', target: url });
     await runtime.refresh();
-    log.info({ actor: actor(req), action: 'proxy.set', url }, 'proxy target changed');
+    log.info({ actor: actor(req), action: url === null ? 'proxy.disable' : 'proxy.set', url }, 'proxy target changed');
     res.json({ url });
   });
 

@@ -40,9 +40,13 @@ export async function readFirstLine(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8').split(/\r?\n/)[0] ?? '';
 }
 
+/**
+ * `--roles A,B` as a list, split at commas and nothing else: no trimming, so `--roles ' a'` meets
+ * the same rule as the admin API's `{"roles": [" a"]}` (validateRoles refuses both).
+ */
 export function splitList(raw: string | undefined): string[] | undefined {
   if (raw === undefined) return undefined;
-  return raw === '' ? [] : raw.split(',').map((s) => s.trim());
+  return raw === '' ? [] : raw.split(',');
 }
 
 /** Records a change made through the CLI in the same audit log as the admin API. */

@@ -1,9 +1,10 @@
 /** `jwtgate token mint|verify`: tokens for testing upstreams, checked against the store's published keys. */
 import type { Config } from '../config.js';
-import { InvalidInputError } from '../errors.js';
-import { ANONYMOUS_NAME, validateRoles, validateUserName } from '../identity/index.js';
+import { InvalidInputError, InvalidTokenError } from '../errors.js';
+import { ANONYMOUS_NAME, validateRoles, validateUserName, type Identity } from '../identity/index.js';
 import { keyEncryptionOf, KeySet, mintToken, NoSigningKeyError, verifyToken } from '../tokens/index.js';
-import { auditCli, printJson, splitList, withStore } from './common.js';
+import { auditCli, printJson, readFirstLine, splitList, withStore } from './common.js';
+import { explainRefusal } from './token-explain.js';
 
 type TokenConfig = Pick<Config, 'dataDir' | 'issuer' | 'audience' | 'tokenTtlSeconds' | 'keyEncryptionKey' | 'auditLogFile' | 'clockSkewSeconds'>;
 
@@ -19,9 +20,30 @@ export async function mintCommand(config: TokenConfig, flags: { sub?: string; ro
   process.stdout.write(`${await mintToken(keys.active, { name: sub, roles }, { issuer: config.issuer, audience: config.audience, ttlSeconds: ttl, clockSkewSeconds: config.clockSkewSeconds })}\n`);
 }
 
-export async function verifyCommand(config: TokenConfig, token: string): Promise<void> {
+/** The token from the argument (with a warning: other local users can read it) or, for `-` or none, from standard input. */
+async function tokenInput(arg: string | undefined): Promise<string> {
+  if (arg !== undefined && arg !== '-') {
+    process.stderr.write('jwtgate: warning: a token on the command line is readable by other local users (ps, /proc/<pid>/cmdline); pass - and give it on standard input\n');
+    return arg.trim();
+  }
+  if (process.stdin.isTTY) process.stderr.write('jwtgate: reading the token from standard input (end with Ctrl-D)\n');
+  const token = (await readFirstLine()).trim();
+  if (token === '') throw new InvalidInputError('no token on standard input');
+  return token;
+}
+
+export async function verifyCommand(config: TokenConfig, arg: string | undefined): Promise<void> {
+  const token = await tokenInput(arg);
   const keys = await withStore(config, async (store) => KeySet.publicOnly(await store.listKeys(), Date.now()));
-  const identity = await verifyToken(token.trim(), keys, { issuer: config.issuer, audience: config.audience, clockToleranceSeconds: config.clockSkewSeconds });
+  const expect = { issuer: config.issuer, audience: config.audience, clockToleranceSeconds: config.clockSkewSeconds };
+  let identity: Identity;
+  try {
+    identity = await verifyToken(token, keys, expect);
+  } catch (err) {
+    if (!(err instanceof InvalidTokenError)) throw err;
+    const reasons = explainRefusal(token, keys.published, { ...expect, now: Date.now() });
+    throw new InvalidTokenError(reasons.length > 0 ? `the token does not verify: ${reasons.join('; ')}` : err.message);
+  }
   const payload = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
   printJson({ valid: true, kid: JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString('utf8')).kid, sub: identity.name, authorities: identity.roles, claims: payload });
 }

@@ -19,7 +19,7 @@ export async function setUserCommand(config: UsersConfig, name: string, flags: {
     password = await readFirstLine();
     if (password === '') throw new InvalidInputError('--password-stdin: standard input is empty');
   }
-  if (roles === undefined && password === undefined) throw new InvalidInputError('nothing to set: give --roles and/or --password-stdin');
+  // Neither option: like the admin API's `PUT {}`, a new user is created (no roles, no password) and an existing one is left as it is.
   const { created, user } = await withStore(config, (store) => saveUser(store, name, { ...(roles ? { roles } : {}), ...(password !== undefined ? { password } : {}) }, config));
   auditCli(config, { action: created ? 'user.create' : 'user.update', target: user.name, details: { roles: user.roles, passwordChanged: password !== undefined } });
   process.stdout.write(`${created ? 'created' : 'updated'} ${user.name} (${user.roles.join(',') || 'no roles'}${user.passwordHash ? ', password set' : ', no password'})\n`);

@@ -36,6 +36,17 @@ describe('loadConfig', () => {
     assert.equal(loadConfig({ insecure: true, host: 'localhost' }, {}).insecure, true);
   });
 
+  it('names the setting where it came from: the flag, or the environment variable', () => {
+    assert.throws(() => loadConfig({ insecure: true, host: '0.0.0.0' }, {}), { message: /^--insecure makes every caller an administrator/ });
+    assert.throws(() => loadConfig({ host: '0.0.0.0' }, { JWTGATE_INSECURE: 'yes' }), { message: /^JWTGATE_INSECURE makes every caller an administrator.*--allow-insecure-remote \(or JWTGATE_ALLOW_INSECURE_REMOTE\)/ });
+  });
+
+  it('a boolean in the environment accepts 1/0, true/false, yes/no, on/off and empty, and the error says so', () => {
+    for (const yes of ['1', 'true', 'YES', ' on ']) assert.equal(loadConfig({}, { JWTGATE_INSECURE: yes }).insecure, true, yes);
+    for (const no of ['', '0', 'false', 'No', 'off']) assert.equal(loadConfig({}, { JWTGATE_INSECURE: no }).insecure, false, no);
+    assert.throws(() => loadConfig({}, { JWTGATE_INSECURE: 'maybe' }), { message: 'JWTGATE_INSECURE must be true or false (also 1/0, yes/no, on/off; empty is false), got "maybe"' });
+  });
+
   it('parses --trust-proxy: none by default, CIDRs, or a hop count', () => {
     assert.equal(loadConfig({}, {}).trustProxy.kind, 'none');
     assert.equal(loadConfig({ trustProxy: '10.0.0.0/8, ::1' }, {}).trustProxy.kind, 'cidrs');

@@ -1,5 +1,5 @@
 /**
- * What the gateway loads at start, for its memory footprint (README "Performance"): undici's
+ * What the gateway loads at start, for its memory footprint (docs/performance.md): undici's
  * Agent without the package index (fetch, WebSocket, cache, mocks), and http-proxy-middleware
  * only at the first WebSocket upgrade.
  */

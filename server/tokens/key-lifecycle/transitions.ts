@@ -20,6 +20,8 @@ export interface KeyLifecycle {
   now: () => number;
   /** The administrator a change is made for (admin API): every transition re-checks them in its own transaction. */
   actor?: AdminActor;
+  /** Key pairs made ahead (keyPairsMissing), used before any new one is generated. */
+  pregenerated?: NewKey[];
 }
 
 export type KeyLifecycleConfig = Pick<Config, 'tokenTtlSeconds' | 'consumerCacheMaxSeconds' | 'rotateEverySeconds' | 'keyEncryptionKey'>;
@@ -52,7 +54,25 @@ function sealed(lc: KeyLifecycle, key: NewKey): NewKey {
 
 /** A new key pair, sealed for the store. Transitions read the clock after generating (it takes a while), so a key is created before it is published. */
 async function generated(lc: KeyLifecycle, bits: number): Promise<NewKey> {
+  const ready = lc.pregenerated?.find((key) => key.bits === bits);
+  if (ready) {
+    lc.pregenerated!.splice(lc.pregenerated!.indexOf(ready), 1);
+    return sealed(lc, ready);
+  }
   return sealed(lc, await generateSigningKey(bits, lc.now()));
+}
+
+/**
+ * The key pairs `ensureSigningKeys` would have to generate now for `records` (none when the store
+ * has an active and a next key): a starting server makes them before it listens, so that writing
+ * them later takes no time in which requests could find no key.
+ */
+export async function keyPairsMissing(records: readonly KeyRecord[], now: number = Date.now()): Promise<NewKey[]> {
+  const { active, next } = signingKeysOf(records);
+  if (active && next) return [];
+  const bits = active?.bits ?? next?.bits ?? DEFAULT_KEY_BITS;
+  const count = !active && !next ? 2 : 1;
+  return Promise.all(Array.from({ length: count }, () => generateSigningKey(bits, now)));
 }
 
 /** The state after a transition that applied: `replaced` are the signing keys of `before` that no longer are. */
