@@ -15,7 +15,8 @@ const NORMALISERS: readonly [RegExp, string][] = [
   [/\bjwtgate-[0-9a-f]{12}\b/g, 'jwtgate-<deployment>'],
   [/\bcurl\/[\d.]+/g, 'curl/<version>'],
   [/"cli:[^"]*"/g, '"cli:<os user>"'],
-  [/("(?:iat|exp)":\s*)\d{9,11}\b/g, '$1<seconds>'],
+  [/("(?:iat|nbf|exp)":\s*)\d{9,11}\b/g, '$1<seconds>'],
+  [/\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/g, '<uuid>'],
   [/\b\d+(?:\.\d+)? ms\b/g, '<n> ms'],
   // Last: a kid is 43 base64url characters (an RFC 7638 thumbprint), anywhere.
   [/(?<![\w-])[\w-]{43}(?![\w-])/g, '<kid>'],

@@ -97,7 +97,8 @@ export class Background {
     const withExec = command.replace(/^((?:[A-Za-z_]\w*=\S*\s+)*)/, '$1exec ');
     this.#proc = spawn('bash', ['--noprofile', '--norc', '-c', `exec 2>&1 </dev/null\n${withExec}`], { ...context, stdio: ['ignore', 'pipe', 'ignore'] });
     this.#proc.stdout!.on('data', (d: Buffer) => (this.#out += d.toString('utf8')));
-    this.exited = new Promise((resolve) => this.#proc.once('exit', () => resolve()));
+    // 'close', not 'exit': the last lines may still be in the pipe when the process has exited.
+    this.exited = new Promise((resolve) => this.#proc.once('close', () => resolve()));
   }
 
   get running(): boolean {

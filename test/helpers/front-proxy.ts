@@ -107,7 +107,7 @@ export function frontProxySuite(name: string, skip: string | undefined, startPro
         assert.match(String(res.headers['strict-transport-security']), /^max-age=\d+$/);
       }
       // Public material keeps the gateway's own caching.
-      assert.equal((await client.request('GET', '/.well-known/jwks.json')).headers['cache-control'], 'public, max-age=60');
+      assert.equal((await client.request('GET', '/.well-known/jwks.json')).headers['cache-control'], 'public, max-age=300');
     });
 
     it('forwards a request over https that the upstream verifies (RS512 JWT of the caller)', async () => {

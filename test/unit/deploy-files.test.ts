@@ -60,7 +60,7 @@ describe('deploy/jwtgate.service', () => {
   const localUnit = () => {
     const dir = tempDir();
     const file = path.join(dir, 'jwtgate.service');
-    fs.writeFileSync(file, template(unit, [['/usr/bin/node ', `${process.execPath} `, 1], ['/opt/jwtgate/dist/server/cli.js', CLI, 1]]));
+    fs.writeFileSync(file, template(unit, [['/usr/bin/node ', `${process.execPath} `, 1], ['/opt/jwtgate/bin/jwtgate', path.join(ROOT, 'bin/jwtgate'), 1]]));
     return file;
   };
 
