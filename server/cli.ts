@@ -6,14 +6,9 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Help, Option } from 'commander';
 import { loadConfig, OPTIONS, type Flags, type OptionSpec } from './config.js';
-import { configOf } from './commands/common.js';
-import { exportCommand, importCommand, listCommand, rotateCommand, type RotateFlags } from './commands/keys.js';
-import { getProxyCommand, setProxyCommand } from './commands/proxy.js';
-import { backupCommand } from './commands/store.js';
-import { mintCommand, verifyCommand } from './commands/token.js';
-import { deleteUserCommand, listUsersCommand, setUserCommand } from './commands/users.js';
+import { backupCommand, configOf, deleteUserCommand, exportCommand, getProxyCommand, importCommand, listCommand, listUsersCommand, mintCommand, rotateCommand, setProxyCommand, setUserCommand, verifyCommand, type RotateFlags } from './commands/index.js';
 import { GatewayError } from './errors.js';
-import { startGateway } from './gateway.js';
+import { startGateway } from './gateway/index.js';
 import { createLogger } from './log.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };

@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { ConfigError } from './errors.js';
 import { isLoopbackAddress } from './ip-address.js';
-import { parseTrustProxy, type TrustProxy } from './proxy/trust-proxy.js';
+import { parseTrustProxy, type TrustProxy } from './proxy/index.js';
 
 export interface Config {
   /** Interface to listen on. */

@@ -71,8 +71,13 @@ export async function importCommand(config: KeysConfig, file: string, flags: Pic
   process.stderr.write(describeChange(change));
 }
 
+/** Signing keys first (active, next), then the others, newest first: the order an operator reads them in. */
+const STATE_ORDER: Record<string, number> = { active: 0, next: 1, retiring: 2, retired: 3 };
+
 export async function listCommand(config: Pick<Config, 'dataDir'>, json: boolean): Promise<void> {
-  const keys = (await withStore(config, (store) => store.listKeys())).map(publicKeyInfo);
+  const records = await withStore(config, (store) => store.listKeys());
+  records.sort((a, b) => (STATE_ORDER[a.state] ?? 9) - (STATE_ORDER[b.state] ?? 9) || b.createdAt - a.createdAt || a.kid.localeCompare(b.kid));
+  const keys = records.map(publicKeyInfo);
   if (json) return printJson(keys);
   process.stdout.write(table([['KID', 'STATE', 'BITS', 'CREATED', 'PUBLISHED', 'ACTIVATES', 'NOT_AFTER'], ...keys.map((k) => [k.kid, k.state, String(k.bits), k.createdAt!, k.publishedAt!, k.activatesAt ?? '-', k.notAfter ?? '-'])]));
 }

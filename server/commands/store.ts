@@ -1,6 +1,6 @@
 /** `jwtgate store backup`: an online copy of the store, safe while the server runs. */
 import type { Config } from '../config.js';
-import { backupSqliteStore } from '../store/sqlite-backup.js';
+import { backupSqliteStore } from '../store/index.js';
 import { isSealed } from '../tokens/index.js';
 import { auditCli } from './common.js';
 

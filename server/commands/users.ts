@@ -1,7 +1,7 @@
 /** `jwtgate users list|set|delete`: the same rules as the admin API, on the same store. */
 import type { Config } from '../config.js';
 import { InvalidInputError } from '../errors.js';
-import { publicUser, removeUser, saveUser } from '../users.js';
+import { publicUser, removeUser, saveUser } from '../users/index.js';
 import { auditCli, printJson, readFirstLine, splitList, table, withStore } from './common.js';
 
 type UsersConfig = Pick<Config, 'dataDir' | 'minPasswordLength' | 'auditLogFile'>;

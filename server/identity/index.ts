@@ -7,4 +7,3 @@ export { validatePassword, validateRoles, validateUserName, MAX_NAME_LENGTH, MAX
 export { identifyRequest, knownIdentity, type IdentifyOptions } from './identify.js';
 export { createPassportAuthenticator, type PassportOptions } from './passport.js';
 export { LoginThrottle, SUCCESS_FACTOR, type Admission, type CheckOutcome, type LoginThrottleOptions } from './throttle.js';
-export { isLoopbackAddress } from '../ip-address.js';

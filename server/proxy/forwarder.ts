@@ -16,7 +16,7 @@ import Agent, { type AgentModule } from 'undici/lib/dispatcher/agent.js';
 import { GatewayError } from '../errors.js';
 import { clientResponseHeaders } from './headers.js';
 import type { GcPacer } from './gc-pacer.js';
-import { upstreamError } from './status-code.js';
+import { upstreamError } from './upstream-error.js';
 
 export interface ForwarderOptions {
   /** Upstream headers timeout and body idle timeout, ms. */

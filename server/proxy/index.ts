@@ -2,7 +2,7 @@ export { parseTargetUrl, MAX_TARGET_URL_LENGTH, type TargetUrl } from './target-
 export { isProxyPath, upstreamPath, leavesBase, PROXY_PREFIX } from './forward-path.js';
 export { upstreamRequestHeaders, clientResponseHeaders, type GatewayHeaders } from './headers.js';
 export { Forwarder, type ForwarderOptions, type ForwardRequest } from './forwarder.js';
-export { upstreamError } from './status-code.js';
+export { upstreamError } from './upstream-error.js';
 export { parseTrustProxy, forwardedOf, TRUST_NONE, type TrustProxy, type Forwarded } from './trust-proxy.js';
 export { isSelfTarget, viaName, hasLooped, type SelfAddress } from './self-target.js';
 export { requestBody, hasBody } from './request-body.js';
@@ -10,3 +10,4 @@ export { createGcPacer, minorGc, GC_EVERY_BYTES, type GcPacer } from './gc-pacer
 export { createUpgradeForwarder, refuseUpgrade, type UpgradeForwarder } from './websocket.js';
 export { overridesToTrace, METHOD_OVERRIDE_HEADERS } from './method-override.js';
 export { TunnelLimits, type TunnelLimitsOptions } from './tunnel-limits.js';
+export { createProxyHandler, type ProxyHandler, type ProxyHandlerDeps, type ProxyState } from './proxy-handler.js';

@@ -4,7 +4,7 @@
  * does not let anyone sign tokens. GCM authenticates: a wrong key is detected, never "decrypts".
  */
 import { createCipheriv, createDecipheriv, randomBytes, scryptSync } from 'node:crypto';
-import { KeyEncryptionError } from './errors.js';
+import { KeyEncryptionError } from '../errors.js';
 
 const PREFIX = 'sealed:v1:';
 const IV_LENGTH = 12;

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import type { Identity } from '../identity/index.js';
 import type { SigningKey } from './keyset.js';
-import { NoSigningKeyError } from './errors.js';
+import { NoSigningKeyError } from '../errors.js';
 import { ExpiringLru } from '../expiring-lru.js';
 
 export interface MintOptions {

@@ -19,8 +19,8 @@ describe('startup footprint', () => {
   it('loading the server loads neither undici/index.js nor http-proxy-middleware', () => {
     const script = `
       import { createRequire } from 'node:module';
-      await import(${JSON.stringify(path.join(ROOT, 'dist/server/gateway.js'))});
-      await import(${JSON.stringify(path.join(ROOT, 'dist/server/http.js'))});
+      await import(${JSON.stringify(path.join(ROOT, 'dist/server/gateway/start-gateway.js'))});
+      await import(${JSON.stringify(path.join(ROOT, 'dist/server/gateway/http-server.js'))});
       const cache = createRequire(import.meta.url).cache;
       process.stdout.write(JSON.stringify(Object.keys(cache)));
     `;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { openStore } from '../../server/store/index.js';
-import { removeUser, saveUser } from '../../server/users.js';
+import { removeUser, saveUser } from '../../server/users/index.js';
 import { tempDir } from '../helpers/process.js';
 
 it('concurrent removals of the last two administrators leave one (ERR_LAST_ADMIN for the other)', async () => {

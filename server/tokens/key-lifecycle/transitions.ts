@@ -5,9 +5,8 @@
  * between, the store refuses and the transition is decided again from the new state.
  */
 import type { Config } from '../../config.js';
-import { ConflictError, KeyImportError } from '../../errors.js';
 import type { AdminActor, KeyRecord, SigningKids, Store } from '../../store/index.js';
-import { RotationTooSoonError } from '../errors.js';
+import { ConflictError, KeyImportError, RotationTooSoonError } from '../../errors.js';
 import { isSealed, keyEncryptionOf, openPrivateKey, sealPrivateKey, type KeyEncryption } from '../key-encryption.js';
 import { DEFAULT_KEY_BITS, generateSigningKey, type NewKey } from './key-pairs.js';
 import { graceMs, keyPolicyOf, nextKeySafeFrom, scheduledRotationAt, signingKeysOf, signingKidsOf, type KeyPolicy } from './rules.js';

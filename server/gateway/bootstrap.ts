@@ -5,11 +5,11 @@
  * writing them, and the plan's `apply`, called once the port is bound, writes them.
  */
 import { randomBytes } from 'node:crypto';
-import type { Config } from './config.js';
-import { hashPassword, ROLE_ADMIN, ROLE_USER } from './identity/index.js';
-import type { Logger } from './log.js';
-import type { Store } from './store/index.js';
-import { ensureSigningKeys, isSealed, keyEncryptionOf, keyLifecycleOf, keyPairsMissing, openPrivateKey, type KeyLifecycleConfig } from './tokens/index.js';
+import type { Config } from '../config.js';
+import { hashPassword, ROLE_ADMIN, ROLE_USER } from '../identity/index.js';
+import type { Logger } from '../log.js';
+import type { Store } from '../store/index.js';
+import { ensureSigningKeys, isSealed, keyEncryptionOf, keyLifecycleOf, keyPairsMissing, openPrivateKey, type KeyLifecycleConfig } from '../tokens/index.js';
 
 export interface BootstrapPlan {
   /** Writes what the first start needs, re-checking the store: a CLI process may have written since. */

@@ -1,24 +1,24 @@
 /** The Express app: everything but the /proxy fast path. */
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
-import { createAdminRouter } from './admin/index.js';
-import { createApiRouter } from './api/index.js';
-import type { Config } from './config.js';
-import { NotFoundError } from './errors.js';
-import { createPassportAuthenticator } from './identity/index.js';
-import type { Logger } from './log.js';
-import type { AuditLog } from './audit.js';
-import { forwardedOf, type SelfAddress } from './proxy/index.js';
-import { sendError } from './respond.js';
-import type { Runtime } from './runtime.js';
-import type { Store } from './store/index.js';
-import { verifyToken, type KeyLifecycleConfig } from './tokens/index.js';
+import { createAdminRouter } from '../admin/index.js';
+import { createApiRouter } from '../api/index.js';
+import type { Config } from '../config.js';
+import { NotFoundError } from '../errors.js';
+import { createPassportAuthenticator } from '../identity/index.js';
+import type { Logger } from '../log.js';
+import type { AuditLog } from '../audit.js';
+import { forwardedOf, type SelfAddress } from '../proxy/index.js';
+import { sendError } from '../send-error.js';
+import type { StoreView } from './store-view.js';
+import type { Store } from '../store/index.js';
+import { verifyToken, type KeyLifecycleConfig } from '../tokens/index.js';
 
 export interface AppDeps {
   audit: AuditLog;
   self: () => SelfAddress;
   config: Pick<Config, 'insecure' | 'issuer' | 'audience' | 'minPasswordLength' | 'jwksMaxAgeSeconds' | 'trustProxy' | 'clockSkewSeconds'> & KeyLifecycleConfig;
   store: Store;
-  runtime: Runtime;
+  view: StoreView;
   log: Logger;
 }
 
@@ -36,15 +36,15 @@ function ifNoneMatchMatches(header: string | undefined, etag: string): boolean {
 }
 
 export function createApp(deps: AppDeps): Express {
-  const { config, runtime, log } = deps;
+  const { config, view, log } = deps;
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
 
   const authenticate = createPassportAuthenticator({
     insecure: config.insecure,
-    passwords: runtime.passwords,
-    verifyBearer: (token) => verifyToken(token, runtime.keys, { issuer: config.issuer, audience: config.audience, clockToleranceSeconds: config.clockSkewSeconds }),
+    passwords: view.passwords,
+    verifyBearer: (token) => verifyToken(token, view.keys, { issuer: config.issuer, audience: config.audience, clockToleranceSeconds: config.clockSkewSeconds }),
     clientAddressOf: (req) => forwardedOf(req, config.trustProxy).clientAddress,
   });
 
@@ -53,7 +53,7 @@ export function createApp(deps: AppDeps): Express {
   });
 
   app.get('/.well-known/jwks.json', (req, res) => {
-    const keys = runtime.keys;
+    const keys = view.keys;
     res.set({ 'cache-control': `public, max-age=${config.jwksMaxAgeSeconds}`, etag: keys.jwksEtag });
     if (ifNoneMatchMatches(req.headers['if-none-match'], keys.jwksEtag)) {
       res.status(304).end();

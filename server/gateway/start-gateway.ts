@@ -1,14 +1,14 @@
-/** Starting and stopping a whole gateway: store, runtime, Express app, node:http server. */
+/** Starting and stopping a whole gateway: store, view, Express app, node:http server. */
 import type { AddressInfo } from 'node:net';
-import { createApp } from './app.js';
+import { createApp } from './express-app.js';
 import { prepareBootstrap } from './bootstrap.js';
-import { isLoopbackHost, type Config } from './config.js';
-import { openAuditLog } from './audit.js';
-import { createHttpServer } from './http.js';
-import { viaName } from './proxy/index.js';
-import type { Logger } from './log.js';
-import { Runtime } from './runtime.js';
-import { openStore } from './store/index.js';
+import { isLoopbackHost, type Config } from '../config.js';
+import { openAuditLog } from '../audit.js';
+import { createHttpServer } from './http-server.js';
+import { viaName } from '../proxy/index.js';
+import type { Logger } from '../log.js';
+import { StoreView } from './store-view.js';
+import { openStore } from '../store/index.js';
 
 export interface RunningGateway {
   /** `http://host:port` actually listened on. */
@@ -26,10 +26,10 @@ export async function startGateway(config: Config, log: Logger): Promise<Running
     // busy) leaves the store as it found it, and the next start still does the first-start setup.
     const bootstrap = await prepareBootstrap(store, config, log);
     const audit = openAuditLog(config.auditLogFile);
-    const runtime = new Runtime({ store, config, log, audit });
+    const view = new StoreView({ store, config, log, audit });
     let listeningPort = config.port;
-    const app = createApp({ config, store, runtime, log, audit, self: () => ({ port: listeningPort, names: [config.host] }) });
-    const { server, forwarder, closeUpgrades } = createHttpServer({ config, runtime, app, log, viaName: viaName(await store.deploymentId()) });
+    const app = createApp({ config, store, view, log, audit, self: () => ({ port: listeningPort, names: [config.host] }) });
+    const { server, proxy, closeUpgrades } = createHttpServer({ config, view, app, log, viaName: viaName(await store.deploymentId()) });
     server.headersTimeout = config.headersTimeoutMs;
     // Streaming uploads may legitimately take long: no whole-request deadline, but idle sockets are cut.
     server.requestTimeout = 0;
@@ -48,8 +48,8 @@ export async function startGateway(config: Config, log: Logger): Promise<Running
     // synchronous underneath (promises only), so the event loop accepts no connection meanwhile.
     // A networked store would let one in, to find the empty initial view (no target: 501).
     await bootstrap.apply();
-    await runtime.refresh();
-    runtime.start();
+    await view.refresh();
+    view.start();
     if (config.insecure) {
       log.warn(`--insecure: every caller is anonymousUser with ROLE_ADMIN, ROLE_ANONYMOUS, ROLE_USER${isLoopbackHost(config.host) ? '' : ` and ${config.host} is not a loopback address`}`);
     }
@@ -62,7 +62,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Running
     let closing: Promise<void> | undefined;
     const close = () =>
       (closing ??= (async () => {
-        runtime.stop();
+        view.stop();
         const drained = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         const timer = setTimeout(() => {
@@ -71,7 +71,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Running
         }, config.drainTimeoutMs);
         await drained;
         clearTimeout(timer);
-        await forwarder.close();
+        await proxy.close();
         await store.close();
       })());
     return { url, port, close };

@@ -1,8 +1,8 @@
 /** User writes shared by the admin API and the CLI: the same validation and rules on every path. */
-import type { Config } from './config.js';
-import { NotFoundError } from './errors.js';
-import { hashPassword, LOCAL_SLOT, validatePassword, validateRoles, validateUserName, type HashSlot, type Identity } from './identity/index.js';
-import type { AdminActor, Store, UserRecord } from './store/index.js';
+import type { Config } from '../config.js';
+import { NotFoundError } from '../errors.js';
+import { hashPassword, LOCAL_SLOT, validatePassword, validateRoles, validateUserName, type HashSlot, type Identity } from '../identity/index.js';
+import type { AdminActor, Store, UserRecord } from '../store/index.js';
 
 export interface UserInput {
   password?: unknown;

@@ -1,7 +1,7 @@
 /** Who may do what: role checks as Express middleware. */
 import type { NextFunction, Request, Response } from 'express';
-import { ForbiddenError, UnauthorizedError } from './errors.js';
-import { hasRole } from './identity/index.js';
+import { ForbiddenError, UnauthorizedError } from '../errors.js';
+import { hasRole } from '../identity/index.js';
 
 /** 401 for an anonymous caller (so a browser or client asks for credentials), 403 for one who lacks the role. */
 export function requireRole(role: string) {

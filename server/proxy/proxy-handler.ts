@@ -1,52 +1,69 @@
 /**
- * The node:http server. /proxy is dispatched here, before Express, so the hot path pays no
- * router or middleware cost: identity → token → forward. Everything else goes to the Express app.
+ * The /proxy request flow, plain requests and WebSocket upgrades alike, in the order the docs
+ * give (docs/http-api.md): target (501), TRACE and method overrides (405), loop (508), identity
+ * (401/429/503), path (400), token, headers, forward. Synchronous when the caller is known without
+ * waiting (anonymous, --insecure, a cached check) and a signed token is cached: no promise at all.
  */
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import type { Express } from 'express';
-import type { Config } from './config.js';
-import { BadRequestError, BusyError, LoopDetectedError, MethodNotAllowedError, NotFoundError, ProxyDisabledError } from './errors.js';
-import { identifyRequest, knownIdentity, type Identity } from './identity/index.js';
-import type { Logger } from './log.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { overridesToTrace, TunnelLimits, createGcPacer, createUpgradeForwarder, GC_EVERY_BYTES, minorGc, forwardedOf, Forwarder, hasLooped, isProxyPath, refuseUpgrade, requestBody, upstreamPath, upstreamRequestHeaders, type GatewayHeaders, type TargetUrl } from './proxy/index.js';
-import { sendError } from './respond.js';
-import type { Runtime } from './runtime.js';
+import type { Config } from '../config.js';
+import { BusyError, LoopDetectedError, MethodNotAllowedError, NotFoundError, ProxyDisabledError } from '../errors.js';
+import { identifyRequest, knownIdentity, type Identity, type LoginThrottle, type PasswordVerifier } from '../identity/index.js';
+import type { Logger } from '../log.js';
+import { sendError } from '../send-error.js';
+import type { TokenMinter } from '../tokens/index.js';
+import { Forwarder } from './forwarder.js';
+import { createGcPacer, GC_EVERY_BYTES, minorGc } from './gc-pacer.js';
+import { isProxyPath, upstreamPath } from './forward-path.js';
+import { upstreamRequestHeaders, type GatewayHeaders } from './headers.js';
+import { overridesToTrace } from './method-override.js';
+import { requestBody } from './request-body.js';
+import { hasLooped } from './self-target.js';
+import type { TargetUrl } from './target-url.js';
+import { forwardedOf } from './trust-proxy.js';
+import { TunnelLimits } from './tunnel-limits.js';
+import { createUpgradeForwarder } from './websocket.js';
 
-export interface HttpServerDeps {
-  config: Pick<Config, 'insecure' | 'upstreamTimeoutMs' | 'trustProxy' | 'publicUrl' | 'maxBodyBytes' | 'maxHeaderSize' | 'tunnelIdleTimeoutMs' | 'maxTunnels' | 'maxTunnelsPerClient'>;
-  runtime: Runtime;
-  app: Express;
-  log: Logger;
+/** What the flow reads of the running gateway's state, each time (it changes at run time). */
+export interface ProxyState {
+  readonly target: TargetUrl | null;
+  readonly passwords: Pick<PasswordVerifier, 'cached' | 'verify' | 'isCurrent'>;
+  readonly minter: Pick<TokenMinter, 'peek' | 'mint'>;
+  readonly throttle: Pick<LoginThrottle, 'clientKey'>;
+}
+
+export interface ProxyHandlerDeps {
+  config: Pick<Config, 'insecure' | 'upstreamTimeoutMs' | 'trustProxy' | 'publicUrl' | 'maxBodyBytes' | 'tunnelIdleTimeoutMs' | 'maxTunnels' | 'maxTunnelsPerClient'>;
+  state: ProxyState;
+  log: Pick<Logger, 'warn' | 'error'>;
   /** This deployment's Via pseudonym (loop detection). */
   viaName: string;
 }
 
-export interface GatewayHttpServer {
-  server: http.Server;
-  forwarder: Forwarder;
-  /** Destroys every upgraded (WebSocket) connection: `server.close()` does not track them. */
-  closeUpgrades(): void;
+export interface ProxyHandler {
+  /** A plain request under /proxy. */
+  handle(req: IncomingMessage, res: ServerResponse): void;
+  /** An upgrade request (any path: outside /proxy is a 404); rejects with the error to refuse it with. */
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void>;
+  /** Closes the upstream connection pools. */
+  close(): Promise<void>;
 }
 
 function throwDisabled(): never {
   throw new ProxyDisabledError();
 }
 
-export function createHttpServer(deps: HttpServerDeps): GatewayHttpServer {
-  const { config, runtime, app, log, viaName } = deps;
+export function createProxyHandler(deps: ProxyHandlerDeps): ProxyHandler {
+  const { config, state, log, viaName } = deps;
   const pacer = createGcPacer({ everyBytes: GC_EVERY_BYTES, collect: minorGc() });
   const forwarder = new Forwarder({ timeoutMs: config.upstreamTimeoutMs, pacer });
-  const passwords = runtime.passwords;
   const ownVia = `1.1 ${viaName}`;
-
   const upgrades = createUpgradeForwarder({
     timeoutMs: config.upstreamTimeoutMs,
     idleTimeoutMs: config.tunnelIdleTimeoutMs,
     limits: new TunnelLimits({ max: config.maxTunnels, maxPerClient: config.maxTunnelsPerClient }),
     onError: (err) => log.warn({ err: err.message }, 'WebSocket upstream failed'),
   });
-  const upgradedSockets = new Set<Duplex>();
 
   interface Prepared {
     target: TargetUrl;
@@ -65,7 +82,7 @@ export function createHttpServer(deps: HttpServerDeps): GatewayHttpServer {
     for (let attempt = 0; attempt < 3; attempt++) {
       const slow = await slowParts(req);
       // With the slow parts given, prepareNow never answers undefined.
-      if (passwords.isCurrent(slow.identity)) return prepareNow(req, slow)!;
+      if (state.passwords.isCurrent(slow.identity)) return prepareNow(req, slow)!;
     }
     throw new BusyError('the user changed while this request was being authenticated; try again', 1);
   }
@@ -73,8 +90,8 @@ export function createHttpServer(deps: HttpServerDeps): GatewayHttpServer {
   /** The parts that may need a password check (scrypt) or a signature: identity and token. */
   async function slowParts(req: IncomingMessage): Promise<{ identity: Identity; token: string }> {
     const forwarded = forwardedOf(req, config.trustProxy, config.publicUrl);
-    const identity = await identifyRequest(req.headers.authorization, { insecure: config.insecure, passwords, clientAddress: forwarded.clientAddress });
-    return { identity, token: await runtime.minter.mint(identity) };
+    const identity = await identifyRequest(req.headers.authorization, { insecure: config.insecure, passwords: state.passwords, clientAddress: forwarded.clientAddress });
+    return { identity, token: await state.minter.mint(identity) };
   }
 
   /**
@@ -84,7 +101,7 @@ export function createHttpServer(deps: HttpServerDeps): GatewayHttpServer {
    * Throws GatewayErrors.
    */
   function prepareNow(req: IncomingMessage, slow: { identity: Identity; token: string } | null = null): Prepared | undefined {
-    const target = runtime.target ?? throwDisabled();
+    const target = state.target ?? throwDisabled();
     // TRACE would make the upstream echo the request, minted token included, back to the client;
     // so would a method override naming it, at an upstream that honours overrides.
     if (req.method === 'TRACE') throw new MethodNotAllowedError('TRACE is not proxied');
@@ -93,9 +110,9 @@ export function createHttpServer(deps: HttpServerDeps): GatewayHttpServer {
     if (hasLooped(incomingVia, viaName)) throw new LoopDetectedError('this request already went through this gateway: the proxy target points back at it');
     let token = slow?.token;
     if (token === undefined) {
-      const identity = knownIdentity(req.headers.authorization, { insecure: config.insecure, passwords });
+      const identity = knownIdentity(req.headers.authorization, { insecure: config.insecure, passwords: state.passwords });
       if (identity === undefined) return undefined;
-      token = runtime.minter.peek(identity);
+      token = state.minter.peek(identity);
       if (token === undefined) return undefined;
     }
     const path = upstreamPath(target, req.url!);
@@ -118,7 +135,7 @@ export function createHttpServer(deps: HttpServerDeps): GatewayHttpServer {
 
   const fail = (res: ServerResponse) => (err: unknown) => sendError(res, err, 'plain', log);
 
-  function proxy(req: IncomingMessage, res: ServerResponse): void {
+  function handle(req: IncomingMessage, res: ServerResponse): void {
     try {
       const ready = prepareNow(req);
       if (ready) {
@@ -137,42 +154,9 @@ export function createHttpServer(deps: HttpServerDeps): GatewayHttpServer {
   async function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     if (!isProxyPath(req.url ?? '')) throw new NotFoundError('upgrades are proxied under /proxy only');
     const { target, path, own } = await prepare(req);
-    const clientKey = runtime.throttle.clientKey(forwardedOf(req, config.trustProxy, config.publicUrl).clientAddress);
+    const clientKey = state.throttle.clientKey(forwardedOf(req, config.trustProxy, config.publicUrl).clientAddress);
     upgrades.forward(req, socket, head, { origin: target.origin, path, own, clientKey });
   }
 
-  // Check header/idle deadlines every second (Node's default is 30 s, too coarse for slow-loris).
-  const server = http.createServer({ maxHeaderSize: config.maxHeaderSize, connectionsCheckingInterval: 1000 }, (req, res) => {
-    const url = req.url ?? '';
-    if (isProxyPath(url)) {
-      proxy(req, res);
-      return;
-    }
-    if (url[0] !== '/') {
-      // Absolute-form (`GET http://host/... HTTP/1.1`) or `*`: this is not a forward proxy.
-      sendError(res, new BadRequestError('the request target must be an absolute path'), 'json', log);
-      return;
-    }
-    // Our own Via on /api, /admin or anything else: the target points back at this gateway under
-    // some spelling the admin check could not see. Refused on every route, not only /proxy, so
-    // a proxied request never reaches the gateway's own API with a minted token.
-    if (hasLooped(req.headers.via, viaName)) {
-      sendError(res, new LoopDetectedError('this request came through this gateway: the proxy target points back at it'), 'json', log);
-      return;
-    }
-    app(req, res);
-  });
-  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    socket.on('error', () => socket.destroy());
-    upgradedSockets.add(socket);
-    socket.once('close', () => upgradedSockets.delete(socket));
-    upgrade(req, socket, head).catch((err: unknown) => refuseUpgrade(socket, err));
-  });
-  return {
-    server,
-    forwarder,
-    closeUpgrades: () => {
-      for (const socket of upgradedSockets) socket.destroy();
-    },
-  };
+  return { handle, upgrade, close: () => forwarder.close() };
 }

@@ -5,15 +5,15 @@
  * change by another process (the CLI). It also applies the key changes that fall due with time
  * (retirements, scheduled rotations; the rules are in tokens/key-lifecycle/), at the due time.
  */
-import type { AuditLog } from './audit.js';
-import type { Config } from './config.js';
-import { HASH_CONCURRENCY, HashQueue, LoginThrottle, PasswordVerifier, type HashSlot } from './identity/index.js';
-import type { Logger } from './log.js';
-import { parseTargetUrl, type TargetUrl } from './proxy/index.js';
-import type { Store } from './store/index.js';
-import { applyDueKeyChanges, keyChangeAudit, keyLifecycleOf, KeySet, nextKeyChange, TokenMinter, type KeyLifecycle, type KeyLifecycleConfig } from './tokens/index.js';
+import type { AuditLog } from '../audit.js';
+import type { Config } from '../config.js';
+import { HASH_CONCURRENCY, HashQueue, LoginThrottle, PasswordVerifier, type HashSlot } from '../identity/index.js';
+import type { Logger } from '../log.js';
+import { parseTargetUrl, type TargetUrl } from '../proxy/index.js';
+import type { Store } from '../store/index.js';
+import { applyDueKeyChanges, keyChangeAudit, keyLifecycleOf, KeySet, nextKeyChange, TokenMinter, type KeyLifecycle, type KeyLifecycleConfig } from '../tokens/index.js';
 
-export interface RuntimeOptions {
+export interface StoreViewOptions {
   store: Store;
   config: Pick<Config, 'issuer' | 'audience' | 'tokenTtlSeconds' | 'pollIntervalMs' | 'maxLoginFailures' | 'clockSkewSeconds' | 'loginMaxWaitMs' | 'ipv6PrefixBits'> & KeyLifecycleConfig;
   log: Pick<Logger, 'info' | 'warn' | 'error'>;
@@ -25,7 +25,7 @@ export interface RuntimeOptions {
 /** Node timers take at most 2^31-1 ms; a later change is picked up by a later timer or poll. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-export class Runtime {
+export class StoreView {
   target: TargetUrl | null = null;
   keys: KeySet;
   readonly minter: TokenMinter;
@@ -34,7 +34,7 @@ export class Runtime {
   /** Every password hash of this server waits here: logins, and new passwords set through the admin API. */
   readonly hashes: HashQueue;
   readonly #store: Store;
-  readonly #log: RuntimeOptions['log'];
+  readonly #log: StoreViewOptions['log'];
   readonly #now: () => number;
   readonly #pollIntervalMs: number;
   readonly #lifecycle: KeyLifecycle;
@@ -48,7 +48,7 @@ export class Runtime {
   /** A reload asked for while one runs: it must start after it (that one may have read the store too early). */
   #followUp: Promise<void> | undefined;
 
-  constructor(options: RuntimeOptions) {
+  constructor(options: StoreViewOptions) {
     this.#store = options.store;
     this.#log = options.log;
     this.#now = options.now ?? Date.now;

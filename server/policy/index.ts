@@ -1,0 +1,2 @@
+export { requireRole } from './require-role.js';
+export { isCrossSite, isUnsafeMethod } from './cross-site.js';

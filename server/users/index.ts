@@ -1,0 +1,1 @@
+export { actorOf, publicUser, removeUser, saveUser, type UserInput, type UserWriteContext } from './user-writes.js';
