@@ -74,7 +74,7 @@ export function createAdminRouter(deps: AdminDeps): Router {
     if (!('url' in body)) throw new InvalidInputError('missing field url (a URL, or null to disable the proxy)');
     const target = body['url'] === null ? null : parseTargetUrl(body['url']);
     const self = deps.self();
-    if (target && (await isSelfTarget(target, { port: self.port, names: [...self.names, req.hostname ?? ''] }))) {
+    if (target && (await isSelfTarget(target, { port: self.port, host: self.host, names: [...self.names, req.hostname ?? ''] }))) {
       throw new InvalidTargetUrlError('url points at this gateway itself: requests would loop');
     }
     const url = target?.href ?? null;

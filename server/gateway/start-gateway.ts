@@ -28,7 +28,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Running
     const audit = openAuditLog(config.auditLogFile);
     const view = new StoreView({ store, config, log, audit });
     let listeningPort = config.port;
-    const app = createApp({ config, store, view, log, audit, self: () => ({ port: listeningPort, names: [config.host] }) });
+    const app = createApp({ config, store, view, log, audit, self: () => ({ port: listeningPort, host: config.host, names: [] }) });
     const { server, proxy, closeUpgrades } = createHttpServer({ config, view, app, log, viaName: viaName(await store.deploymentId()) });
     server.headersTimeout = config.headersTimeoutMs;
     // Streaming uploads may legitimately take long: no whole-request deadline, but idle sockets are cut.

@@ -45,6 +45,7 @@ export class StoreView {
   #timer: NodeJS.Timeout | undefined;
   #keyTimer: NodeJS.Timeout | undefined;
   #refreshing: Promise<void> | undefined;
+  readonly #userListeners: ((names: readonly string[] | null) => void)[] = [];
   /** A reload asked for while one runs: it must start after it (that one may have read the store too early). */
   #followUp: Promise<void> | undefined;
 
@@ -70,7 +71,7 @@ export class StoreView {
 
   /** A place in this server's hash queue, for a hash that is not a login (e.g. a new password). */
   hashSlot(lane: string): HashSlot {
-    return { queue: this.hashes, lane, priority: 'clean' };
+    return { queue: this.hashes, lane, group: lane, priority: 'clean' };
   }
 
   /**
@@ -146,6 +147,12 @@ export class StoreView {
       this.passwords.invalidate(changed.users);
       this.throttle.forget(changed.users);
     }
+    if (changed === null || changed.users.length > 0) for (const listener of this.#userListeners) listener(changed?.users ?? null);
+  }
+
+  /** Calls `listener` after a refresh saw changes to these users (null: possibly anyone), e.g. to close their tunnels. */
+  onUsersChanged(listener: (names: readonly string[] | null) => void): void {
+    this.#userListeners.push(listener);
   }
 
   async #applyDueKeyChanges(): Promise<void> {

@@ -159,7 +159,8 @@ export class PasswordVerifier {
     const throttle = this.#throttle;
     if (!this.#hashes) return LOCAL_SLOT;
     const lane = throttle ? throttle.clientKey(clientAddress) : clientAddress;
-    return { queue: this.#hashes, lane, priority: throttle?.hasFailures(clientAddress) ? 'suspect' : 'clean' };
+    const group = throttle ? throttle.clientGroup(clientAddress) : lane;
+    return { queue: this.#hashes, lane, group, priority: throttle?.isSuspect(clientAddress) ? 'suspect' : 'clean' };
   }
 
   async #check(key: string, credentials: BasicCredentials, clientAddress: string): Promise<Identity | null> {
@@ -211,7 +212,7 @@ export class PasswordVerifier {
   #upgrade(name: string, stored: string, password: string): void {
     const replace = this.#store.replacePasswordHash?.bind(this.#store);
     if (!replace) return;
-    hashPassword(password, this.#hashes ? { queue: this.#hashes, lane: 'rehash', priority: 'suspect' } : LOCAL_SLOT)
+    hashPassword(password, this.#hashes ? { queue: this.#hashes, lane: 'rehash', group: 'rehash', priority: 'suspect' } : LOCAL_SLOT)
       .then((replacement) => replace(name, stored, replacement))
       // Best effort: the old hash keeps working, and the next login tries again.
       .catch(() => undefined);

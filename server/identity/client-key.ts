@@ -10,3 +10,14 @@ import { ipv4Of, ipv6Prefix } from '../ip-address.js';
 export function clientKeyOf(address: string, ipv6PrefixBits: number): string {
   return ipv4Of(address) ?? ipv6Prefix(address, ipv6PrefixBits) ?? address;
 }
+
+/**
+ * The network a client belongs to, for fairness between networks: an IPv4 /24, an IPv6 /48 (or
+ * the client's own prefix when that is shorter). One operator of a /48 gets 65536 /64s; grouping
+ * them keeps them from outnumbering everybody else in the password queue.
+ */
+export function clientGroupOf(address: string, ipv6PrefixBits: number): string {
+  const v4 = ipv4Of(address);
+  if (v4 !== null) return `${v4.split('.').slice(0, 3).join('.')}.0/24`;
+  return ipv6Prefix(address, Math.min(48, ipv6PrefixBits)) ?? address;
+}

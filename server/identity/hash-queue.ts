@@ -3,17 +3,19 @@
  * `concurrency` run at once and the rest wait here. The queue is built so that a flood of
  * checks from some clients cannot stall everybody else's login:
  *
- * - one lane per client (its throttle key: the address, an IPv6 prefix); lanes take turns, so a
- *   check waits for at most one check of every other lane of its tier, however deep they are;
+ * - one lane per client (its throttle key: the address, an IPv6 /64), and lanes grouped by
+ *   network (an IPv4 /24, an IPv6 /48): groups take turns, then the lanes of a group take
+ *   turns. So a check waits for about one check of every other busy network, however many
+ *   addresses (or /64s) each network uses and however deep their lanes are;
  * - three tiers: `single` (a client with just this one check, e.g. a person logging in), `bulk`
  *   (a client with several checks queued or running at once: a script, a NAT, a flood) and
- *   `suspect` (a client with a recent failed login). Of every 8 turns, 6 go to `single`, 1 to
+ *   `suspect` (a client with recent failed logins). Of every 8 turns, 6 go to `single`, 1 to
  *   `bulk` and 1 to `suspect`; a turn whose tier has nothing waiting goes to the first that has.
- *   So a person's first login waits about one hash, whatever the floods do, and no tier starves;
+ *   So a person's first login waits about one hash per busy network, and no tier starves;
  * - the queue is bounded: when full, the newest check of the deepest lane is refused to make room,
  *   so a newcomer always gets a place;
  * - a check that waited `maxWaitMs` is refused (LoginBusyError: 503 with Retry-After) rather than
- *   left to wait without bound.
+ *   left to wait without bound; a refused check leaves its lane at once.
  */
 import { LoginBusyError } from '../errors.js';
 
@@ -26,8 +28,15 @@ export interface HashQueueOptions {
   maxQueued?: number;
 }
 
-/** `clean`: the client has no recent failed login; `suspect`: it has (its checks go last). */
+/** `clean`: the client has no recent failed logins; `suspect`: it has (its checks go last). */
 export type LanePriority = 'clean' | 'suspect';
+
+/** Where a check waits: its client's lane, that client's network (group), and its priority. */
+export interface HashPlace {
+  lane: string;
+  group: string;
+  priority: LanePriority;
+}
 
 type Tier = 'single' | 'bulk' | 'suspect';
 
@@ -36,18 +45,29 @@ const TURNS: readonly Tier[] = ['single', 'single', 'single', 'bulk', 'single', 
 const FALLBACK: readonly Tier[] = ['single', 'bulk', 'suspect'];
 
 interface Job {
+  lane: Lane;
   start: () => void;
   refuse: (err: Error) => void;
   timer: NodeJS.Timeout;
-  done: boolean;
 }
+
+interface Lane {
+  key: string;
+  group: string;
+  tier: Tier;
+  jobs: Job[];
+}
+
+/** A tier: groups in turn order, each with its lanes in turn order (a Map keeps insertion order). */
+type TierLanes = Map<string, Map<string, Lane>>;
 
 export class HashQueue {
   readonly concurrency: number;
   readonly #maxWaitMs: number;
   readonly #maxQueued: number;
-  /** Lanes waiting for a turn, per tier, in turn order (a Map keeps insertion order). */
-  readonly #tiers: Record<Tier, Map<string, Job[]>> = { single: new Map(), bulk: new Map(), suspect: new Map() };
+  readonly #tiers: Record<Tier, TierLanes> = { single: new Map(), bulk: new Map(), suspect: new Map() };
+  /** Lanes with waiting checks. */
+  readonly #lanes = new Map<string, Lane>();
   /** Checks running now, per lane. */
   readonly #runningIn = new Map<string, number>();
   #running = 0;
@@ -60,49 +80,71 @@ export class HashQueue {
     this.#maxQueued = options.maxQueued ?? 1000;
   }
 
-  /** Checks running and waiting now (for tests and metrics). */
-  get load(): { running: number; queued: number } {
-    return { running: this.#running, queued: this.#queued };
+  /** Checks running and waiting now, and lanes holding waiting checks (for tests and metrics). */
+  get load(): { running: number; queued: number; lanes: number } {
+    return { running: this.#running, queued: this.#queued, lanes: this.#lanes.size };
   }
 
-  /** Runs `task` when it is this lane's turn; rejects with LoginBusyError when it waited too long or was pushed out. */
-  run<T>(lane: string, priority: LanePriority, task: () => Promise<T>): Promise<T> {
-    if (this.#running < this.concurrency && this.#queued === 0) return this.#execute(lane, task);
+  /** Runs `task` when it is this place's turn; rejects with LoginBusyError when it waited too long or was pushed out. */
+  run<T>(place: HashPlace, task: () => Promise<T>): Promise<T> {
+    if (this.#running < this.concurrency && this.#queued === 0) return this.#execute(place.lane, task);
     return new Promise<T>((resolve, reject) => {
       if (this.#queued >= this.#maxQueued) this.#pushOutDeepest();
+      const lane = this.#laneFor(place);
       const job: Job = {
-        start: () => this.#execute(lane, task).then(resolve, reject),
+        lane,
+        start: () => this.#execute(place.lane, task).then(resolve, reject),
         refuse: reject,
         timer: setTimeout(() => this.#refuse(job, 'waited too long for a password check'), this.#maxWaitMs),
-        done: false,
       };
       job.timer.unref();
-      this.#enqueue(lane, priority, job);
+      lane.jobs.push(job);
       this.#queued++;
     });
   }
 
-  #enqueue(lane: string, priority: LanePriority, job: Job): void {
-    const { single, bulk, suspect } = this.#tiers;
-    if (priority === 'suspect') {
-      const jobs = suspect.get(lane) ?? single.get(lane) ?? bulk.get(lane);
-      single.delete(lane);
-      bulk.delete(lane);
-      if (jobs) jobs.push(job);
-      suspect.set(lane, jobs ?? [job]);
-      return;
+  /** The lane a new check of `place` joins, moved to the tier that check puts it in. */
+  #laneFor(place: HashPlace): Lane {
+    let lane = this.#lanes.get(place.lane);
+    const busy = lane !== undefined || this.#runningIn.has(place.lane);
+    const tier: Tier = place.priority === 'suspect' || lane?.tier === 'suspect' ? 'suspect' : busy ? 'bulk' : 'single';
+    if (!lane) {
+      lane = { key: place.lane, group: place.group, tier, jobs: [] };
+      this.#lanes.set(lane.key, lane);
+      this.#enter(lane);
+    } else if (lane.tier !== tier) {
+      // A second check of the same client (not one person logging in), or a client now suspect.
+      this.#leave(lane);
+      lane.tier = tier;
+      this.#enter(lane);
     }
-    const waiting = suspect.get(lane) ?? bulk.get(lane);
-    if (waiting) return void waiting.push(job);
-    const alone = single.get(lane);
-    if (alone) {
-      // A second check of the same client: it is not one person logging in.
-      single.delete(lane);
-      alone.push(job);
-      bulk.set(lane, alone);
-      return;
+    return lane;
+  }
+
+  #enter(lane: Lane): void {
+    const tier = this.#tiers[lane.tier];
+    let group = tier.get(lane.group);
+    if (!group) tier.set(lane.group, (group = new Map()));
+    group.set(lane.key, lane);
+  }
+
+  #leave(lane: Lane): void {
+    const tier = this.#tiers[lane.tier];
+    const group = tier.get(lane.group);
+    group?.delete(lane.key);
+    if (group?.size === 0) tier.delete(lane.group);
+  }
+
+  /** Takes a job out of its lane; a lane left empty leaves the queue. */
+  #remove(job: Job): void {
+    const { lane } = job;
+    const at = lane.jobs.indexOf(job);
+    if (at >= 0) lane.jobs.splice(at, 1);
+    this.#queued--;
+    if (lane.jobs.length === 0) {
+      this.#leave(lane);
+      this.#lanes.delete(lane.key);
     }
-    (this.#runningIn.has(lane) ? bulk : single).set(lane, [job]);
   }
 
   async #execute<T>(lane: string, task: () => Promise<T>): Promise<T> {
@@ -120,29 +162,21 @@ export class HashQueue {
   }
 
   #refuse(job: Job, why: string): void {
-    if (job.done) return;
-    job.done = true;
     clearTimeout(job.timer);
-    this.#queued--;
+    this.#remove(job);
     job.refuse(new LoginBusyError(`too many logins at once (${why}); try again shortly`, Math.max(1, Math.ceil(this.#maxWaitMs / 1000))));
   }
 
   /** Makes room by refusing the newest waiting check of the lane with the most waiting checks. */
   #pushOutDeepest(): void {
-    let deepest: Job[] | undefined;
-    for (const tier of Object.values(this.#tiers)) {
-      for (const jobs of tier.values()) if (!deepest || jobs.length > deepest.length) deepest = jobs;
-    }
-    // Refused jobs stay in their lane until its turn: skip them.
-    for (let job = deepest?.pop(); job; job = deepest!.pop()) {
-      if (job.done) continue;
-      this.#refuse(job, 'the queue is full');
-      return;
-    }
+    let deepest: Lane | undefined;
+    for (const lane of this.#lanes.values()) if (!deepest || lane.jobs.length > deepest.jobs.length) deepest = lane;
+    const job = deepest?.jobs.at(-1);
+    if (job) this.#refuse(job, 'the queue is full');
   }
 
   /** The tier whose turn it is, or the first tier with work when that one has none. */
-  #nextTier(): Map<string, Job[]> | undefined {
+  #nextTier(): TierLanes | undefined {
     const slot = TURNS[this.#turn++ % TURNS.length]!;
     if (this.#tiers[slot].size > 0) return this.#tiers[slot];
     for (const tier of FALLBACK) if (this.#tiers[tier].size > 0) return this.#tiers[tier];
@@ -153,15 +187,16 @@ export class HashQueue {
     while (this.#running < this.concurrency) {
       const tier = this.#nextTier();
       if (!tier) return;
-      const [lane, jobs] = tier.entries().next().value as [string, Job[]];
-      const job = jobs.shift()!;
-      // The lane goes to the back of its tier's line; an empty one leaves it.
-      tier.delete(lane);
-      if (jobs.length > 0) tier.set(lane, jobs);
-      if (job.done) continue;
-      job.done = true;
+      const [groupKey, group] = tier.entries().next().value as [string, Map<string, Lane>];
+      const lane = group.values().next().value as Lane;
+      // The lane goes to the back of its group, the group to the back of its tier.
+      group.delete(lane.key);
+      group.set(lane.key, lane);
+      tier.delete(groupKey);
+      tier.set(groupKey, group);
+      const job = lane.jobs[0]!;
       clearTimeout(job.timer);
-      this.#queued--;
+      this.#remove(job);
       job.start();
     }
   }

@@ -14,7 +14,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
-import { HashQueue, type LanePriority } from './hash-queue.js';
+import { HashQueue, type HashPlace } from './hash-queue.js';
 
 const N = 32768;
 const R = 8;
@@ -28,21 +28,18 @@ const SALT_LENGTH = 16;
  */
 export const HASH_CONCURRENCY = Math.max(1, Math.min(3, availableParallelism()));
 
-/** Where a hash waits for its turn: which queue, and the lane (client) and priority in it. */
-export interface HashSlot {
+/** Where a hash waits for its turn: which queue, and its place in it (client, network, priority). */
+export interface HashSlot extends HashPlace {
   queue: HashQueue;
-  lane: string;
-  priority: LanePriority;
 }
 
 /** The process's queue for hashes that name no other (CLI commands, the first-start admin, tests). */
 const localQueue = new HashQueue({ concurrency: HASH_CONCURRENCY, maxWaitMs: 10 * 60_000 });
-export const LOCAL_SLOT: HashSlot = Object.freeze({ queue: localQueue, lane: 'local', priority: 'clean' });
+export const LOCAL_SLOT: HashSlot = Object.freeze({ queue: localQueue, lane: 'local', group: 'local', priority: 'clean' });
 
 function derive(password: string, salt: Buffer, options: ScryptOptions, slot: HashSlot): Promise<Buffer> {
   return slot.queue.run(
-    slot.lane,
-    slot.priority,
+    slot,
     () =>
       new Promise<Buffer>((resolve, reject) => {
         scrypt(password.normalize('NFC'), salt, KEY_LENGTH, { ...options, maxmem: 64 * 1024 * 1024 }, (err, key) => (err ? reject(err) : resolve(key)));

@@ -16,7 +16,7 @@
  *
  * Addresses are counted by client key (client-key.ts): an IPv6 client by its prefix.
  */
-import { clientKeyOf } from './client-key.js';
+import { clientGroupOf, clientKeyOf } from './client-key.js';
 import { isLoopbackAddress } from '../ip-address.js';
 
 /** How an admitted check ended: `error` (the store failed) counts against nobody. */
@@ -54,6 +54,9 @@ const ADMITTED: Admission = Object.freeze({ admitted: true });
 
 /** Successful full checks per user name and window: this many times the failure limit. */
 export const SUCCESS_FACTOR = 3;
+
+/** Failures in a window after which a client's checks queue behind others' (hash-queue.ts). */
+export const SUSPECT_AFTER = 3;
 
 /** An address that failed against more names than this is not someone who forgot one password. */
 const MAX_NAMES_TRACKED = 4;
@@ -97,10 +100,18 @@ export class LoginThrottle {
     return clientKeyOf(clientAddress, this.#ipv6PrefixBits);
   }
 
-  /** True when this client's failure window holds a failure now (the password queue serves it after others). */
-  hasFailures(clientAddress: string): boolean {
+  /** The network of a client (IPv4 /24, IPv6 /48): the password queue's fairness group. */
+  clientGroup(clientAddress: string): string {
+    return clientGroupOf(clientAddress, this.#ipv6PrefixBits);
+  }
+
+  /**
+   * True when this client failed SUSPECT_AFTER times (or `limit`, if smaller) in its current
+   * window: the password queue serves it after others. One typo does not make a person suspect.
+   */
+  isSuspect(clientAddress: string): boolean {
     const w = this.#windows.get(`ip\0${this.clientKey(clientAddress)}`);
-    return w !== undefined && w.resetAt > this.#now() && w.failures > 0;
+    return w !== undefined && w.resetAt > this.#now() && w.failures >= Math.min(SUSPECT_AFTER, this.#limit);
   }
 
   /** Both windows an attempt counts in (a loopback client's failures still count against the name). */

@@ -16,8 +16,9 @@ export function isProxyPath(rawUrl: string): boolean {
   return Number.isNaN(next) || next === 0x2f /* / */ || next === 0x3f /* ? */;
 }
 
+/** One round of percent-decoding, byte by byte, also of `%uXXXX` (JavaScript's unescape, ASP.NET's UrlDecode read it). */
 function decodeOnce(s: string): string {
-  return s.replace(/%([0-9a-fA-F]{2})/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+  return s.replace(/%u([0-9a-fA-F]{4})|%([0-9a-fA-F]{2})/g, (_m, wide: string | undefined, hex: string | undefined) => String.fromCharCode(parseInt(wide ?? hex!, 16)));
 }
 
 /** Decoding rounds looked at; a path still decoding after them is refused (nobody needs that). */
@@ -107,7 +108,8 @@ export function leavesBase(path: string, base: string): boolean {
   // Servlet containers remove `;parameters` BEFORE they decode: `/;%2fx/%2e.` is `//x/..` to them.
   const stripped = path.includes(';') ? pathForms(withoutParams(path)) : [];
   if (forms === null || stripped === null) return true;
-  const baseDepth = base === '' ? 0 : base.split('/').length - 1;
+  // Counted as climbsBySegments counts: empty segments (`//`) are no level.
+  const baseDepth = base.split('/').filter((segment) => segment !== '').length;
   return [...forms, ...stripped].some((form) => climbsBySegments(form.text, baseDepth, false) || climbsBySegments(form.text, baseDepth, true) || climbsForUrlParser(form, base));
 }
 
@@ -121,7 +123,9 @@ export function upstreamPath(target: TargetUrl, rawUrl: string): string {
   const queryAt = rawUrl.indexOf('?');
   const rest = queryAt < 0 ? rawUrl.slice(PROXY_PREFIX.length) : rawUrl.slice(PROXY_PREFIX.length, queryAt);
   const query = queryAt < 0 ? '' : rawUrl.slice(queryAt);
-  if (rest.includes('\\') || /%5c/i.test(rest)) throw new ForbiddenPathError('backslashes are not allowed in proxied paths');
+  // A raw `\` is never valid in a request target; an encoded one (`CORP%5Cjdoe`) is data, and
+  // the readings below see what it becomes once decoded.
+  if (rest.includes('\\')) throw new ForbiddenPathError('backslashes are not allowed in proxied paths');
   // Node's parser lets `#` through in the request target; upstream URL parsers would cut the path there.
   if (rest.includes('#') || query.includes('#')) throw new ForbiddenPathError('"#" is not allowed in a request target');
   // Never valid in a request target (Node refuses them today); URL parsers trim them, which could

@@ -9,15 +9,16 @@ import type { IncomingMessage } from 'node:http';
 
 export const METHOD_OVERRIDE_HEADERS = ['x-http-method-override', 'x-http-method', 'x-method-override'] as const;
 
-/** Echoing methods: TRACE (RFC 9110) and Microsoft's TRACK. */
-const ECHOING = /(?:^|[\s,])(?:trace|track)(?:$|[\s,])/i;
+/** Echoing methods: TRACE (RFC 9110) and Microsoft's TRACK, as a word (`TRACE\0` and `GET, TRACE` too). */
+const ECHOING = /(?:^|[^a-z])(?:trace|track)(?:$|[^a-z])/i;
 
 /** `_method=` in the query, in any case and percent-encoding of the name or the value. */
 function queryOverride(url: string): string | null {
   const at = url.indexOf('?');
   if (at < 0 || !/_method|%5f/i.test(url)) return null;
   const values: string[] = [];
-  for (const pair of url.slice(at + 1).split('&')) {
+  // `;` separates parameters too for some parsers (Python's parse_qs before 3.9.2, Rack before 3).
+  for (const pair of url.slice(at + 1).split(/[&;]/)) {
     const eq = pair.indexOf('=');
     let name = eq < 0 ? pair : pair.slice(0, eq);
     let value = eq < 0 ? '' : pair.slice(eq + 1);
@@ -27,7 +28,8 @@ function queryOverride(url: string): string | null {
     } catch {
       // not decodable: a framework would not read it as an override either
     }
-    if (name.toLowerCase() === '_method') values.push(value);
+    // `_method[]` is an array of one to PHP- and Rack-style parsers.
+    if (name.toLowerCase().replace(/\[\]$/, '') === '_method') values.push(value);
   }
   return values.length > 0 ? values.join(',') : null;
 }

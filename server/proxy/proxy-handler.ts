@@ -30,6 +30,8 @@ export interface ProxyState {
   readonly passwords: Pick<PasswordVerifier, 'cached' | 'verify' | 'isCurrent'>;
   readonly minter: Pick<TokenMinter, 'peek' | 'mint'>;
   readonly throttle: Pick<LoginThrottle, 'clientKey'>;
+  /** Calls `listener` with the names of users that changed (null: possibly anyone). */
+  onUsersChanged(listener: (names: readonly string[] | null) => void): void;
 }
 
 export interface ProxyHandlerDeps {
@@ -58,10 +60,10 @@ export function createProxyHandler(deps: ProxyHandlerDeps): ProxyHandler {
   const pacer = createGcPacer({ everyBytes: GC_EVERY_BYTES, collect: minorGc() });
   const forwarder = new Forwarder({ timeoutMs: config.upstreamTimeoutMs, pacer });
   const ownVia = `1.1 ${viaName}`;
+  const tunnels = new TunnelLimits({ max: config.maxTunnels, maxPerClient: config.maxTunnelsPerClient });
   const upgrades = createUpgradeForwarder({
     timeoutMs: config.upstreamTimeoutMs,
     idleTimeoutMs: config.tunnelIdleTimeoutMs,
-    limits: new TunnelLimits({ max: config.maxTunnels, maxPerClient: config.maxTunnelsPerClient }),
     onError: (err) => log.warn({ err: err.message }, 'WebSocket upstream failed'),
   });
 
@@ -69,6 +71,7 @@ export function createProxyHandler(deps: ProxyHandlerDeps): ProxyHandler {
     target: TargetUrl;
     path: string;
     own: GatewayHeaders;
+    identity: Identity;
   }
 
   /**
@@ -108,13 +111,10 @@ export function createProxyHandler(deps: ProxyHandlerDeps): ProxyHandler {
     if (overridesToTrace(req)) throw new MethodNotAllowedError('a method override naming TRACE or TRACK is not proxied');
     const incomingVia = req.headers.via;
     if (hasLooped(incomingVia, viaName)) throw new LoopDetectedError('this request already went through this gateway: the proxy target points back at it');
-    let token = slow?.token;
-    if (token === undefined) {
-      const identity = knownIdentity(req.headers.authorization, { insecure: config.insecure, passwords: state.passwords });
-      if (identity === undefined) return undefined;
-      token = state.minter.peek(identity);
-      if (token === undefined) return undefined;
-    }
+    const identity = slow?.identity ?? knownIdentity(req.headers.authorization, { insecure: config.insecure, passwords: state.passwords });
+    if (identity === undefined) return undefined;
+    const token = slow?.token ?? state.minter.peek(identity);
+    if (token === undefined) return undefined;
     const path = upstreamPath(target, req.url!);
     const forwarded = forwardedOf(req, config.trustProxy, config.publicUrl);
     const own: GatewayHeaders = {
@@ -124,7 +124,7 @@ export function createProxyHandler(deps: ProxyHandlerDeps): ProxyHandler {
       forwardedFor: forwarded.forwardedFor,
       via: incomingVia === undefined ? ownVia : `${Array.isArray(incomingVia) ? incomingVia.join(', ') : incomingVia}, ${ownVia}`,
     };
-    return { target, path, own };
+    return { target, path, own, identity };
   }
 
   function forward(req: IncomingMessage, res: ServerResponse, { target, path, own }: Prepared): Promise<void> {
@@ -153,10 +153,19 @@ export function createProxyHandler(deps: ProxyHandlerDeps): ProxyHandler {
 
   async function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     if (!isProxyPath(req.url ?? '')) throw new NotFoundError('upgrades are proxied under /proxy only');
-    const { target, path, own } = await prepare(req);
+    // Counted from the handshake itself, before anything waits: a client that leaves while its
+    // credentials are checked gives its place back when its socket closes, like any other.
     const clientKey = state.throttle.clientKey(forwardedOf(req, config.trustProxy, config.publicUrl).clientAddress);
-    upgrades.forward(req, socket, head, { origin: target.origin, path, own, clientKey });
+    tunnels.admit(clientKey, socket);
+    const { target, path, own, identity } = await prepare(req);
+    if (socket.destroyed) return;
+    tunnels.belongsTo(socket, identity.name);
+    upgrades.forward(req, socket, head, { origin: target.origin, path, own });
   }
+
+  // A tunnel carries its user's identity for as long as it lives: a change to that user (deleted,
+  // demoted, new password) closes it, as the next plain request would see the change.
+  state.onUsersChanged((names) => tunnels.closeFor(names));
 
   return { handle, upgrade, close: () => forwarder.close() };
 }

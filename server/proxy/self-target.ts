@@ -13,7 +13,9 @@ import type { TargetUrl } from './target-url.js';
 
 export interface SelfAddress {
   port: number;
-  /** Extra names the gateway is known by (its --host, the Host header of the admin request). */
+  /** The --host the gateway listens on (an address, a name, or an unspecified address: all of this host's). */
+  host: string;
+  /** Other names it is known by (the Host header of the admin request). */
   names: readonly string[];
 }
 
@@ -28,6 +30,7 @@ function localAddresses(): Set<string> {
 
 /** The addresses a host name resolves to; none when it does not resolve in time (the Via check still applies). */
 async function resolve(host: string): Promise<string[]> {
+  if (host === 'localhost' || host.endsWith('.localhost')) return ['127.0.0.1', '::1'];
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never[]>((done) => {
     timer = setTimeout(() => done([]), LOOKUP_TIMEOUT_MS);
@@ -40,8 +43,22 @@ async function resolve(host: string): Promise<string[]> {
   }
 }
 
-function isOwnAddress(address: string, own: Set<string>): boolean {
-  return isLoopbackAddress(address) || isUnspecifiedAddress(address) || own.has(canonicalAddress(address));
+const bare = (host: string) => host.replace(/^\[|\]$/g, '').toLowerCase();
+
+/**
+ * The addresses at which this gateway answers: all of this host's (loopback, interfaces) when
+ * it listens on an unspecified address or a name; else the one address it is bound to. "This
+ * host" (0.0.0.0, ::) reaches it either way.
+ */
+async function ownAddresses(listenHost: string): Promise<(address: string) => boolean> {
+  const host = bare(listenHost);
+  const bound = isIP(host) ? [host] : await resolve(host);
+  if (bound.length === 0 || bound.some(isUnspecifiedAddress)) {
+    const local = localAddresses();
+    return (address) => isLoopbackAddress(address) || isUnspecifiedAddress(address) || local.has(canonicalAddress(address));
+  }
+  const own = new Set(bound.map(canonicalAddress));
+  return (address) => isUnspecifiedAddress(address) || own.has(canonicalAddress(address));
 }
 
 export async function isSelfTarget(target: TargetUrl, self: SelfAddress): Promise<boolean> {
@@ -49,13 +66,11 @@ export async function isSelfTarget(target: TargetUrl, self: SelfAddress): Promis
   const url = new URL(target.origin);
   const port = url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port);
   if (port !== self.port) return false;
-  const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  if (host === 'localhost' || host.endsWith('.localhost') || host === os.hostname().toLowerCase()) return true;
-  if (self.names.some((name) => name.replace(/^\[|\]$/g, '').toLowerCase() === host)) return true;
-  const own = localAddresses();
-  for (const name of self.names) if (isIP(name.replace(/^\[|\]$/g, ''))) own.add(canonicalAddress(name.replace(/^\[|\]$/g, '')));
+  const host = bare(url.hostname);
+  if (host === os.hostname().toLowerCase() || [self.host, ...self.names].some((name) => bare(name) === host)) return true;
+  const isOwn = await ownAddresses(self.host);
   const addresses = isIP(host) ? [host] : await resolve(host);
-  return addresses.some((address) => isOwnAddress(address, own));
+  return addresses.some(isOwn);
 }
 
 /** The Via pseudonym of this deployment; a request already carrying it has looped. */

@@ -16,6 +16,8 @@ export class TunnelLimits {
   readonly #max: number;
   readonly #maxPerClient: number;
   readonly #perClient = new Map<string, number>();
+  /** The open tunnels of each user (by name), to close them when the user changes. */
+  readonly #byUser = new Map<string, Set<Duplex>>();
   #open = 0;
 
   constructor(options: TunnelLimitsOptions) {
@@ -29,6 +31,7 @@ export class TunnelLimits {
 
   /** Counts a tunnel of `clientKey` until `socket` closes; TooManyTunnelsError (503) when a bound is reached. */
   admit(clientKey: string, socket: Duplex): void {
+    if (socket.destroyed) return;
     const mine = this.#perClient.get(clientKey) ?? 0;
     if (this.#open >= this.#max) throw new TooManyTunnelsError(`the gateway has ${this.#max} WebSocket tunnels open (--max-tunnels); try again later`, 5);
     if (mine >= this.#maxPerClient) throw new TooManyTunnelsError(`this client has ${this.#maxPerClient} WebSocket tunnels open (--max-tunnels-per-client)`, 5);
@@ -40,5 +43,22 @@ export class TunnelLimits {
       if (left === 0) this.#perClient.delete(clientKey);
       else this.#perClient.set(clientKey, left);
     });
+  }
+
+  /** Records whose identity the tunnel on `socket` carries. */
+  belongsTo(socket: Duplex, user: string): void {
+    let sockets = this.#byUser.get(user);
+    if (!sockets) this.#byUser.set(user, (sockets = new Set()));
+    sockets.add(socket);
+    socket.once('close', () => {
+      sockets.delete(socket);
+      if (sockets.size === 0 && this.#byUser.get(user) === sockets) this.#byUser.delete(user);
+    });
+  }
+
+  /** Closes the tunnels of these users (every user's when null). */
+  closeFor(users: readonly string[] | null): void {
+    const names = users ?? [...this.#byUser.keys()];
+    for (const name of names) for (const socket of this.#byUser.get(name) ?? []) socket.destroy();
   }
 }

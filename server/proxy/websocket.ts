@@ -5,7 +5,8 @@
  * the upstream sees the JWT, our X-Forwarded-* and Via, never the client's credentials, nor a
  * header the client listed in Connection, nor body framing (a handshake has no body).
  *
- * Bounds: open tunnels are counted in all and per client (tunnel-limits.ts), and a tunnel with
+ * Bounds: open tunnels are counted in all and per client (tunnel-limits.ts, by the proxy flow,
+ * from the handshake on), and a tunnel with
  * no traffic either way for `idleTimeoutMs` is closed (http-proxy turns socket timeouts off), as
  * is one whose either end closed or ended.
  *
@@ -23,7 +24,6 @@ import type { Duplex } from 'node:stream';
 import type { RequestHandler } from 'http-proxy-middleware';
 import { BadRequestError, toGatewayError, toResponse, UpstreamUnreachableError, type GatewayError } from '../errors.js';
 import { clientResponseHeaders, upstreamRequestHeaders, type GatewayHeaders } from './headers.js';
-import type { TunnelLimits } from './tunnel-limits.js';
 
 const TARGET = Symbol('jwtgate.upgradeTarget');
 type UpgradeRequest = IncomingMessage & { [TARGET]?: string };
@@ -38,8 +38,7 @@ export function refuseUpgrade(socket: Duplex, error: unknown): void {
 }
 
 export interface UpgradeForwarder {
-  /** `clientKey`: the client the tunnel counts against (its address, an IPv6 prefix). */
-  forward(req: IncomingMessage, socket: Duplex, head: Buffer, upstream: { origin: string; path: string; own: GatewayHeaders; clientKey: string }): void;
+  forward(req: IncomingMessage, socket: Duplex, head: Buffer, upstream: { origin: string; path: string; own: GatewayHeaders }): void;
 }
 
 export interface UpgradeForwarderOptions {
@@ -47,7 +46,6 @@ export interface UpgradeForwarderOptions {
   timeoutMs: number;
   /** A tunnel with no traffic either way for this long is closed, ms. */
   idleTimeoutMs: number;
-  limits: TunnelLimits;
   onError: (err: Error) => void;
 }
 
@@ -103,6 +101,9 @@ function watchHandshake(proxyReq: ClientRequest, client: Duplex, idleTimeoutMs: 
       client.write(refusalHead(res));
       res.pipe(client);
       res.once('error', () => client.destroy());
+      // The answer is complete once written: close the connection, whatever the client still
+      // sends (its socket is paused, so its end would never be seen and its place never freed).
+      client.once('finish', () => client.destroy());
       return true;
     }
     const handled = emit(event, ...args);
@@ -151,8 +152,6 @@ export function createUpgradeForwarder(options: UpgradeForwarderOptions): Upgrad
       if (String(req.headers.upgrade).toLowerCase() !== 'websocket') return refuseUpgrade(socket, new BadRequestError('only WebSocket upgrades are proxied'));
       if (req.method !== 'GET') return refuseUpgrade(socket, new BadRequestError('a WebSocket handshake is a GET'));
       if (hasBody(req)) return refuseUpgrade(socket, new BadRequestError('a WebSocket handshake has no body'));
-      // Counted from now until the client socket closes: refused with 503 when full.
-      options.limits.admit(upstream.clientKey, socket);
       const flat = upstreamRequestHeaders(req.rawHeaders, req.headers.connection, upstream.own, { upgrade: true });
       const headers: Record<string, string> = {};
       for (let i = 0; i < flat.length; i += 2) {

@@ -253,7 +253,9 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
           name,
           roles: patch.roles ?? before.roles,
           passwordHash: passwordChanged ? patch.passwordHash! : before.passwordHash,
-          passwordVersion: passwordChanged ? before.passwordVersion + 1 : before.passwordVersion,
+          // The revision this write creates: never used by any earlier password, even of a
+          // deleted user of the same name (a check against that one must not pass for this one).
+          passwordVersion: passwordChanged ? currentRevision() + 1 : before.passwordVersion,
         };
         if (options.keepAnAdmin) checkKeepsAnAdmin(name, user);
         if (row) q.updateUser.run(JSON.stringify(user.roles), user.passwordHash, user.passwordVersion, name);
@@ -266,7 +268,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     async createFirstUser(user) {
       return write(() => {
         if ((q.countUsers.get()?.n ?? 0) > 0) return false;
-        q.insertUser.run(user.name, JSON.stringify(user.roles), user.passwordHash, 1);
+        q.insertUser.run(user.name, JSON.stringify(user.roles), user.passwordHash, currentRevision() + 1);
         return true;
       }, [user.name]);
     },

@@ -11,8 +11,9 @@ export interface UserRecord {
   /** `scrypt$...` hash, or null for a user who cannot log in with a password. */
   passwordHash: string | null;
   /**
-   * Moves whenever the password is set or removed (never for a re-hash of the same password):
-   * a check made against an older version no longer proves anything.
+   * Changes whenever the password is set or removed (never for a re-hash of the same password),
+   * to a value no earlier password of this store had, even one of a deleted user of the same
+   * name: a check made against another version no longer proves anything. 0: never had one.
    */
   passwordVersion: number;
 }

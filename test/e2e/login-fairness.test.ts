@@ -35,6 +35,27 @@ describe('login fairness: the review\'s flood', () => {
   });
 });
 
+describe('login fairness: networks, not addresses', () => {
+  it('80 /64s of one IPv6 /48, one check each, leave a first login from another network under 2 s', async () => {
+    const gateway = await startGateway({ args: ['--trust-proxy', '127.0.0.1'] });
+    try {
+      await adminJson(gateway, 'PUT', '/admin/users/nina', { password: 'nina-password-12', roles: ['ROLE_USER'] });
+      const flood = Array.from({ length: 80 }, (_, i) =>
+        requestFrom('127.0.0.1', `${gateway.url}/api/whoami`, { headers: { authorization: basicAuth(`guess-${i}`, 'wrong-password'), 'x-forwarded-for': `2001:db8:77:${i.toString(16)}::1` } }).catch(() => undefined),
+      );
+      await new Promise((r) => setTimeout(r, 300));
+      const started = Date.now();
+      const answer = await requestFrom('127.0.0.1', `${gateway.url}/api/whoami`, { headers: { authorization: basicAuth('nina', 'nina-password-12'), 'x-forwarded-for': '203.0.113.77' } });
+      const took = Date.now() - started;
+      assert.equal(answer.status, 200, answer.body);
+      assert.ok(took < 2000, `the first login took ${took} ms`);
+      await Promise.all(flood);
+    } finally {
+      await gateway.stop();
+    }
+  });
+});
+
 describe('login fairness: bounds', () => {
   it('a check that cannot get a turn within --login-max-wait is refused: 503, ERR_LOGIN_BUSY, Retry-After', async () => {
     const gateway = await startGateway({ args: ['--login-max-wait', '1', '--max-login-failures', '1000'] });

@@ -69,6 +69,32 @@ describe('revocation: a request that waited acts on the user as it is now', () =
     });
   }
 
+  it('an admin write held open while its administrator is deleted and created again (same name, new password) is refused', async () => {
+    // A fresh Mallory: her first password (version counting would give both the same number).
+    await adminJson(gateway, 'DELETE', '/admin/users/mallory');
+    await resetMallory();
+    const write = slowJsonRequest(gateway.port, 'PUT', '/admin/users/backdoor', MALLORY, { roles: ['ROLE_ADMIN', 'ROLE_USER'] });
+    await sleep(400);
+    await cli(['users', 'delete', 'mallory']);
+    await cli(['users', 'set', 'mallory', '--roles', 'ROLE_ADMIN,ROLE_USER', '--password-stdin'], 'the-rightful-owners-password\n');
+    write.finish();
+    const answer = await write.done;
+    assert.match(answer, /^HTTP\/1\.1 401 /, answer);
+    assert.ok(answer.includes('ERR_ACTOR_REVOKED'), answer);
+  });
+
+  it('a key rotation held open while its administrator is deleted is refused, and the keys stay as they were', async () => {
+    await resetMallory();
+    const before = (await adminJson(gateway, 'GET', '/admin/keys')).body;
+    const rotate = slowJsonRequest(gateway.port, 'POST', '/admin/keys/rotate', MALLORY, { force: true });
+    await sleep(400);
+    await cli(['users', 'delete', 'mallory']);
+    rotate.finish();
+    const answer = await rotate.done;
+    assert.match(answer, /^HTTP\/1\.1 401 /, answer);
+    assert.deepEqual((await adminJson(gateway, 'GET', '/admin/keys')).body, before);
+  });
+
   it('an admin read after its administrator was deleted is refused too', async () => {
     await resetMallory();
     assert.equal((await adminJson(gateway, 'GET', '/admin/users', undefined, MALLORY)).status, 200);

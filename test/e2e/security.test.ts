@@ -241,7 +241,7 @@ describe('security: requests cannot escape the target or smuggle', () => {
   });
 
   it('refuses a target pointing at the gateway itself (400) and a looping request (508)', async () => {
-    for (const url of [`http://127.0.0.1:${gateway.port}`, `http://localhost:${gateway.port}/base`, `http://[::1]:${gateway.port}`]) {
+    for (const url of [`http://127.0.0.1:${gateway.port}`, `http://localhost:${gateway.port}/base`]) {
       const res = await adminJson(gateway, 'PUT', '/admin/proxy', { url });
       assert.equal(res.status, 400, url);
       assert.equal((res.body as { code: string }).code, 'ERR_INVALID_TARGET_URL');
@@ -260,12 +260,15 @@ describe('security: requests cannot escape the target or smuggle', () => {
 
   it('refuses every spelling of its own address as a target: IPv4-mapped, short and integer IPv4, unspecified, host names', async () => {
     const port = gateway.port;
-    for (const url of [`http://[::ffff:127.0.0.1]:${port}`, `http://127.1:${port}`, `http://0.0.0.0:${port}`, `http://2130706433:${port}/api`, `http://0x7f000001:${port}`, `http://[::]:${port}`, `http://[0:0:0:0:0:0:0:1]:${port}`, `http://[::ffff:7f00:1]:${port}`, `http://127.0.0.2:${port}`, `http://LOCALHOST:${port}`, `http://foo.localhost:${port}`]) {
+    for (const url of [`http://[::ffff:127.0.0.1]:${port}`, `http://127.1:${port}`, `http://0.0.0.0:${port}`, `http://2130706433:${port}/api`, `http://0x7f000001:${port}`, `http://0177.0.0.1:${port}`, `http://[::]:${port}`, `http://[::ffff:7f00:1]:${port}`, `http://[::ffff:0.0.0.0]:${port}`, `http://LOCALHOST:${port}`, `http://foo.localhost:${port}`]) {
       const res = await adminJson(gateway, 'PUT', '/admin/proxy', { url });
       assert.equal(res.status, 400, url);
       assert.equal((res.body as { code: string }).code, 'ERR_INVALID_TARGET_URL', url);
     }
-    assert.equal((await adminJson(gateway, 'PUT', '/admin/proxy', { url: `http://127.0.0.1:${port + 1 === 65536 ? 1 : port + 1}` })).status, 200, 'another port is someone else');
+    // The gateway listens on 127.0.0.1 only: the same port at another address is another server.
+    for (const url of [`http://127.0.0.1:${port + 1 === 65536 ? 1 : port + 1}`, `http://127.0.0.2:${port}`, `http://[::1]:${port}`]) {
+      assert.equal((await adminJson(gateway, 'PUT', '/admin/proxy', { url })).status, 200, url);
+    }
     await adminJson(gateway, 'PUT', '/admin/proxy', { url: `${upstream.url}/base` });
   });
 
@@ -288,7 +291,7 @@ describe('security: requests cannot escape the target or smuggle', () => {
       const res = await fetch(`${gateway.url}/proxy/x`, { method: 'POST', headers: { [name]: value } });
       assert.equal(res.status, 405, `${name}: ${value}`);
     }
-    for (const query of ['_method=TRACE', '_METHOD=trace', '%5fmethod=TRACE', '_method=%54RACE', 'a=1&_method=track']) {
+    for (const query of ['_method=TRACE', '_METHOD=trace', '%5fmethod=TRACE', '_method=%54RACE', 'a=1&_method=track', 'a=1;_method=TRACE', '_method[]=TRACE', '_method=TRACE%00']) {
       assert.equal((await fetch(`${gateway.url}/proxy/x?${query}`, { method: 'POST' })).status, 405, query);
     }
     assert.equal(upstream.requests.length, before, 'none reached the upstream');

@@ -205,3 +205,71 @@ describe('WebSocket: one header policy, correct framing, bounded tunnels', () =>
     for (const t of [...open, third, fifth, again]) t.socket.destroy();
   });
 });
+
+describe('WebSocket: tunnel places are never lost; a user change closes their tunnels', () => {
+  it('a handshake the upstream refuses (plain 200), sent with trailing bytes, gives its place back', async () => {
+    const plain = http.createServer((_req, res) => res.end('not a websocket'));
+    await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
+    const gateway = await startGateway({ args: ['--max-tunnels', '3', '--max-tunnels-per-client', '3'] });
+    try {
+      await adminJson(gateway, 'PUT', '/admin/proxy', { url: `http://127.0.0.1:${(plain.address() as AddressInfo).port}` });
+      for (let i = 0; i < 10; i++) {
+        const answer = await rawRequest(gateway.port, 'GET /proxy/x HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\nX');
+        assert.match(answer, /^HTTP\/1\.1 200 /, `attempt ${i}: ${answer.slice(0, 60)}`);
+      }
+    } finally {
+      await gateway.stop();
+      plain.closeAllConnections();
+      plain.close();
+    }
+  });
+
+  it('a client that leaves while its credentials are checked gives its place back', async () => {
+    const upstream = await startWsUpstream();
+    const gateway = await startGateway({ args: ['--max-tunnels', '4', '--max-tunnels-per-client', '4', '--max-login-failures', '1000'] });
+    try {
+      await adminJson(gateway, 'PUT', '/admin/proxy', { url: `http://127.0.0.1:${upstream.port}` });
+      await adminJson(gateway, 'PUT', '/admin/users/ana', { password: 'ana-password-12', roles: ['ROLE_USER'] });
+      const net = await import('node:net');
+      // 8 handshakes with not-yet-checked credentials, each reset while the hash runs.
+      await Promise.all(Array.from({ length: 8 }, () => new Promise<void>((resolve) => {
+        const socket = net.connect(gateway.port, '127.0.0.1', () => {
+          socket.write(`GET /proxy/ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nAuthorization: ${basicAuth('ana', 'ana-password-12')}\r\n\r\n`);
+          setTimeout(() => socket.resetAndDestroy(), 5);
+        });
+        socket.on('error', () => undefined);
+        socket.on('close', () => resolve());
+      })));
+      await new Promise((r) => setTimeout(r, 500));
+      const { socket, head } = await openTunnel(gateway.port);
+      assert.match(head, /^HTTP\/1\.1 101 /, head);
+      socket.destroy();
+    } finally {
+      for (const s of upstream.sockets) s.destroy();
+      upstream.server.close();
+      await gateway.stop();
+    }
+  });
+
+  it('deleting a user or changing their roles closes their open tunnels; others stay open', async () => {
+    const upstream = await startWsUpstream();
+    const gateway = await startGateway();
+    try {
+      await adminJson(gateway, 'PUT', '/admin/proxy', { url: `http://127.0.0.1:${upstream.port}` });
+      await adminJson(gateway, 'PUT', '/admin/users/tess', { password: 'tess-password-12', roles: ['ROLE_USER'] });
+      await adminJson(gateway, 'PUT', '/admin/users/uma', { password: 'uma-password-123', roles: ['ROLE_USER'] });
+      const tess = await openTunnel(gateway.port, { extra: `Authorization: ${basicAuth('tess', 'tess-password-12')}\r\n` });
+      const uma = await openTunnel(gateway.port, { extra: `Authorization: ${basicAuth('uma', 'uma-password-123')}\r\n` });
+      assert.match(tess.head, /^HTTP\/1\.1 101 /);
+      const closed = new Promise<void>((resolve) => tess.socket.once('close', () => resolve()));
+      assert.equal((await adminJson(gateway, 'PUT', '/admin/users/tess', { roles: [] })).status, 200);
+      await Promise.race([closed, new Promise((_r, reject) => setTimeout(() => reject(new Error('tess\'s tunnel is still open 2 s after her change')), 2000))]);
+      assert.equal(uma.socket.destroyed, false, 'uma\'s tunnel stays');
+      uma.socket.destroy();
+    } finally {
+      for (const s of upstream.sockets) s.destroy();
+      upstream.server.close();
+      await gateway.stop();
+    }
+  });
+});

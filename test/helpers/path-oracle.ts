@@ -14,15 +14,23 @@ export function decodeOnce(s: string): string {
   return s.replace(/%([0-9a-fA-F]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16)));
 }
 
-/** `s` and its successive percent-decodings, up to 5 rounds. */
-export function decodings(s: string): string[] {
+/** One round of JavaScript's `unescape` (also `%uXXXX`), as some upstreams (ASP.NET's UrlDecode too) decode. */
+const unescapeOnce = (s: string) => unescape(s);
+
+/** `s` and its successive decodings by `decode`, up to 5 rounds. */
+function successive(s: string, decode: (s: string) => string): string[] {
   const forms = [s];
   for (let i = 0; i < 5; i++) {
-    const next = decodeOnce(forms[forms.length - 1]!);
+    const next = decode(forms[forms.length - 1]!);
     if (next === forms[forms.length - 1]) break;
     forms.push(next);
   }
   return forms;
+}
+
+/** `s` and its successive percent-decodings, up to 5 rounds. */
+export function decodings(s: string): string[] {
+  return successive(s, decodeOnce);
 }
 
 /** `s` decoded with decodeURIComponent (UTF-8) as long as it changes and succeeds, up to 5 rounds. */
@@ -49,7 +57,11 @@ export const isUnder = (p: string, base: string) => (base === '' ? p.startsWith(
 /** Every reading of `forwarded` (a path without query) an upstream commonly makes, each as the path it resolves to. */
 export function readings(forwarded: string): { how: string; path: string }[] {
   const out: { how: string; path: string }[] = [];
-  const forms = [...decodings(forwarded).map((f, i) => ({ how: i === 0 ? 'as sent' : `decoded ${i}x`, f })), ...uriDecodings(forwarded).map((f, i) => ({ how: `decodeURIComponent ${i + 1}x`, f }))];
+  const forms = [
+    ...decodings(forwarded).map((f, i) => ({ how: i === 0 ? 'as sent' : `decoded ${i}x`, f })),
+    ...uriDecodings(forwarded).map((f, i) => ({ how: `decodeURIComponent ${i + 1}x`, f })),
+    ...successive(forwarded, unescapeOnce).slice(1).map((f, i) => ({ how: `unescape ${i + 1}x`, f })),
+  ];
   for (const { how, f } of forms) {
     const bySegments = (text: string) => path.posix.normalize(`/${text.replace(/\\/g, '/')}`);
     out.push({ how: `${how}, by segments`, path: bySegments(f) });

@@ -29,7 +29,16 @@ describe('upstreamPath', () => {
     assert.equal(upstreamPath(based, '/proxy/a/%2e%2e/c'), '/base/a/%2e%2e/c');
     assert.equal(upstreamPath(based, '/proxy/.;jsessionid=1/x'), '/base/.;jsessionid=1/x');
     assert.equal(upstreamPath(based, '/proxy/search%3Fq/x.json'), '/base/search%3Fq/x.json');
+    assert.equal(upstreamPath(based, '/proxy/users/CORP%5Cjdoe'), '/base/users/CORP%5Cjdoe', 'an encoded backslash is data');
+    const doubled = parseTargetUrl('http://up.test/a//b');
+    assert.equal(upstreamPath(doubled, '/proxy/x/../y'), '/a//b/x/../y', 'a base with // is counted as the readings count it');
   });
+
+  for (const climb of ['/proxy/%u002e%2e/x', '/proxy/%u002e%u002e/x', '/proxy/a%u002f..%u002f..%u002fx']) {
+    it(`refuses ${climb} (%uXXXX, as JavaScript's unescape and ASP.NET read it)`, () => {
+      assert.throws(() => upstreamPath(based, climb), { code: 'ERR_FORBIDDEN_PATH' });
+    });
+  }
 
   for (const climb of ['/proxy/..', '/proxy/../admin', '/proxy/a/../../x', '/proxy/%2e%2e/x', '/proxy/%2E%2e/x', '/proxy/.%2e/x', '/proxy/%252e%252e/x', '/proxy/a%2f..%2f..%2fx', '/proxy/a\\..\\b', '/proxy/a%5c..%5c..%5cb', '/proxy/%25252e%25252e/x', '/proxy/../base/x']) {
     it(`refuses ${climb}`, () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { clientKeyOf, HashQueue } from '../../server/identity/index.js';
+import { clientGroupOf, clientKeyOf, HashQueue, type LanePriority } from '../../server/identity/index.js';
 
 /** A task that finishes when the test says so. */
 function gate() {
@@ -10,27 +10,29 @@ function gate() {
 }
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
+/** A place in the queue: a lane, its priority, its group (its own lane unless given). */
+const at = (lane: string, priority: LanePriority = 'clean', group = lane) => ({ lane, priority, group });
 
 describe('HashQueue', () => {
   it('runs at most `concurrency` tasks at once', async () => {
     const queue = new HashQueue({ concurrency: 2, maxWaitMs: 10_000 });
     const gates = Array.from({ length: 5 }, gate);
-    const runs = gates.map((g) => queue.run('a', 'clean', g.task));
+    const runs = gates.map((g) => queue.run(at('a', 'clean'), g.task));
     await tick();
-    assert.deepEqual(queue.load, { running: 2, queued: 3 });
+    assert.deepEqual(queue.load, { running: 2, queued: 3, lanes: 1 });
     gates.forEach((g) => g.open());
     await Promise.all(runs);
-    assert.deepEqual(queue.load, { running: 0, queued: 0 });
+    assert.deepEqual(queue.load, { running: 0, queued: 0, lanes: 0 });
   });
 
   it('lanes take turns within a tier: a deep lane does not delay the others by its depth', async () => {
     const queue = new HashQueue({ concurrency: 1, maxWaitMs: 10_000 });
     const order: string[] = [];
     const blocker = gate();
-    const first = queue.run('x', 'clean', blocker.task);
-    const deep = Array.from({ length: 20 }, () => queue.run('deep', 'clean', async () => void order.push('deep')));
-    const others = Array.from({ length: 3 }, (_, i) => queue.run(`bulk${i}`, 'clean', async () => void order.push(`bulk${i}`)));
-    const more = Array.from({ length: 3 }, (_, i) => queue.run(`bulk${i}`, 'clean', async () => void order.push(`bulk${i}`)));
+    const first = queue.run(at('x', 'clean'), blocker.task);
+    const deep = Array.from({ length: 20 }, () => queue.run(at('deep', 'clean'), async () => void order.push('deep')));
+    const others = Array.from({ length: 3 }, (_, i) => queue.run(at(`bulk${i}`, 'clean'), async () => void order.push(`bulk${i}`)));
+    const more = Array.from({ length: 3 }, (_, i) => queue.run(at(`bulk${i}`, 'clean'), async () => void order.push(`bulk${i}`)));
     blocker.open();
     await Promise.all([first, ...deep, ...others, ...more]);
     assert.deepEqual(order.slice(0, 4), ['deep', 'bulk0', 'bulk1', 'bulk2'], 'one turn each');
@@ -40,10 +42,10 @@ describe('HashQueue', () => {
     const queue = new HashQueue({ concurrency: 1, maxWaitMs: 10_000 });
     const order: string[] = [];
     const blocker = gate();
-    const first = queue.run('x', 'clean', blocker.task);
+    const first = queue.run(at('x', 'clean'), blocker.task);
     // 30 clients with 10 checks each (the review's flood), then one person.
-    const flood = Array.from({ length: 300 }, (_, i) => queue.run(`flood${i % 30}`, 'clean', async () => void order.push('flood')));
-    const person = queue.run('person', 'clean', async () => void order.push('person'));
+    const flood = Array.from({ length: 300 }, (_, i) => queue.run(at(`flood${i % 30}`, 'clean'), async () => void order.push('flood')));
+    const person = queue.run(at('person', 'clean'), async () => void order.push('person'));
     blocker.open();
     await Promise.all([first, person, ...flood]);
     assert.equal(order.indexOf('person'), 0, 'served first');
@@ -53,11 +55,11 @@ describe('HashQueue', () => {
     const queue = new HashQueue({ concurrency: 1, maxWaitMs: 10_000 });
     const order: string[] = [];
     const blocker = gate();
-    const first = queue.run('x', 'clean', blocker.task);
+    const first = queue.run(at('x', 'clean'), blocker.task);
     const jobs = [
-      ...Array.from({ length: 8 }, (_, i) => queue.run(`guesser${i}`, 'suspect', async () => void order.push('s'))),
-      ...Array.from({ length: 8 }, () => queue.run('nat', 'clean', async () => void order.push('b'))),
-      ...Array.from({ length: 12 }, (_, i) => queue.run(`user${i}`, 'clean', async () => void order.push('c'))),
+      ...Array.from({ length: 8 }, (_, i) => queue.run(at(`guesser${i}`, 'suspect'), async () => void order.push('s'))),
+      ...Array.from({ length: 8 }, () => queue.run(at('nat', 'clean'), async () => void order.push('b'))),
+      ...Array.from({ length: 12 }, (_, i) => queue.run(at(`user${i}`, 'clean'), async () => void order.push('c'))),
     ];
     blocker.open();
     await Promise.all([first, ...jobs]);
@@ -65,13 +67,41 @@ describe('HashQueue', () => {
     assert.equal(order.length, 28);
   });
 
+  it('groups take turns before their lanes do: 80 /64s of one /48 delay a newcomer from another network by one check', async () => {
+    const queue = new HashQueue({ concurrency: 1, maxWaitMs: 10_000 });
+    const order: string[] = [];
+    const blocker = gate();
+    const first = queue.run(at('x'), blocker.task);
+    const flood = Array.from({ length: 80 }, (_, i) => queue.run(at(`2001:db8:0:${i.toString(16)}::/64`, 'clean', '2001:db8:0::/48'), async () => void order.push('flood')));
+    const person = queue.run(at('203.0.113.9', 'clean', '203.0.113.0/24'), async () => void order.push('person'));
+    blocker.open();
+    await Promise.all([first, person, ...flood]);
+    assert.ok(order.indexOf('person') <= 1, `served after ${order.indexOf('person')} flood checks`);
+  });
+
+  it('a refused check leaves its lane at once: no dead jobs, no lanes left behind', async () => {
+    const queue = new HashQueue({ concurrency: 1, maxWaitMs: 20 });
+    const blocker = gate();
+    const running = queue.run(at('a'), blocker.task);
+    const alive = setInterval(() => undefined, 5);
+    try {
+      const refused = await Promise.allSettled(Array.from({ length: 50 }, (_, i) => queue.run(at(`lane${i % 5}`, i % 2 ? 'suspect' : 'clean'), async () => 'never')));
+      assert.ok(refused.every((r) => r.status === 'rejected'));
+    } finally {
+      clearInterval(alive);
+    }
+    assert.deepEqual(queue.load, { running: 1, queued: 0, lanes: 0 });
+    blocker.open();
+    await running;
+  });
+
   it('refuses a task that waited longer than maxWaitMs with ERR_LOGIN_BUSY and Retry-After', async () => {
     const queue = new HashQueue({ concurrency: 1, maxWaitMs: 30 });
     const blocker = gate();
-    const running = queue.run('a', 'clean', blocker.task);
+    const running = queue.run(at('a', 'clean'), blocker.task);
     const alive = setInterval(() => undefined, 5); // the queue's timers are unref'd
     try {
-      await assert.rejects(queue.run('b', 'clean', async () => 'never'), (err: Error & { status?: number; code?: string; headers?: Record<string, string> }) => {
+      await assert.rejects(queue.run(at('b', 'clean'), async () => 'never'), (err: Error & { status?: number; code?: string; headers?: Record<string, string> }) => {
         assert.equal(err.code, 'ERR_LOGIN_BUSY');
         assert.equal(err.status, 503);
         assert.equal(err.headers?.['retry-after'], '1');
@@ -80,22 +110,32 @@ describe('HashQueue', () => {
     } finally {
       clearInterval(alive);
     }
-    assert.deepEqual(queue.load, { running: 1, queued: 0 });
+    assert.deepEqual(queue.load, { running: 1, queued: 0, lanes: 0 });
     blocker.open();
     await running;
-    assert.equal(await queue.run('c', 'clean', async () => 'ran'), 'ran', 'a refused task leaves no hole behind');
+    assert.equal(await queue.run(at('c', 'clean'), async () => 'ran'), 'ran', 'a refused task leaves no hole behind');
   });
 
   it('when full, pushes out the newest task of the deepest lane so a newcomer gets a place', async () => {
     const queue = new HashQueue({ concurrency: 1, maxWaitMs: 10_000, maxQueued: 4 });
     const blocker = gate();
-    const first = queue.run('deep', 'clean', blocker.task);
-    const deep = Array.from({ length: 4 }, () => queue.run('deep', 'clean', async () => 'deep'));
-    const newcomer = queue.run('new', 'clean', async () => 'new');
+    const first = queue.run(at('deep', 'clean'), blocker.task);
+    const deep = Array.from({ length: 4 }, () => queue.run(at('deep', 'clean'), async () => 'deep'));
+    const newcomer = queue.run(at('new', 'clean'), async () => 'new');
     await assert.rejects(deep[3]!, { code: 'ERR_LOGIN_BUSY' });
     blocker.open();
     assert.equal(await newcomer, 'new');
     assert.deepEqual(await Promise.all([first, ...deep.slice(0, 3)]), [undefined, 'deep', 'deep', 'deep']);
+  });
+});
+
+describe('clientGroupOf', () => {
+  it('an IPv4 /24, an IPv6 /48 (or the client prefix when shorter)', () => {
+    assert.equal(clientGroupOf('203.0.113.9', 64), '203.0.113.0/24');
+    assert.equal(clientGroupOf('::ffff:203.0.113.9', 64), '203.0.113.0/24');
+    assert.equal(clientGroupOf('2001:db8:1:2::1', 64), clientGroupOf('2001:db8:1:ffff::9', 64));
+    assert.notEqual(clientGroupOf('2001:db8:1:2::1', 64), clientGroupOf('2001:db8:2:2::1', 64));
+    assert.equal(clientGroupOf('2001:db8:1:2::1', 32), clientGroupOf('2001:db8:ffff::1', 32));
   });
 });
 

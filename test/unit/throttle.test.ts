@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { LoginThrottle, SUCCESS_FACTOR, type Admission } from '../../server/identity/index.js';
+import { LoginThrottle, SUCCESS_FACTOR, SUSPECT_AFTER, type Admission } from '../../server/identity/index.js';
 
 async function fail(throttle: LoginThrottle, name: string, address: string): Promise<void> {
   assert.equal((await throttle.acquire(name, address)).admitted, true);
@@ -110,8 +110,16 @@ describe('LoginThrottle', () => {
     const v4 = new LoginThrottle({ limit: 1 });
     await fail(v4, 'a', '::ffff:198.51.100.20');
     assert.equal((await v4.acquire('b', '198.51.100.20')).admitted, false);
-    assert.equal(v4.hasFailures('198.51.100.20'), true);
-    assert.equal(v4.hasFailures('198.51.100.21'), false);
+    assert.equal(v4.isSuspect('198.51.100.20'), true, 'with a limit of 1, one failure is the limit');
+    assert.equal(v4.isSuspect('198.51.100.21'), false);
+  });
+
+  it('a client becomes suspect (its checks queue last) after SUSPECT_AFTER failures, not after one typo', async () => {
+    const throttle = new LoginThrottle({ limit: 10 });
+    await fail(throttle, 'me', '203.0.113.70');
+    assert.equal(throttle.isSuspect('203.0.113.70'), false, 'one typo');
+    for (let i = 1; i < SUSPECT_AFTER; i++) await fail(throttle, `guess${i}`, '203.0.113.70');
+    assert.equal(throttle.isSuspect('203.0.113.70'), true);
   });
 
   it('successful full checks are rate-limited per name too (SUCCESS_FACTOR × limit a window)', async () => {
