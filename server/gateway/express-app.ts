@@ -7,18 +7,20 @@ import { NotFoundError } from '../errors.js';
 import { createPassportAuthenticator } from '../identity/index.js';
 import type { Logger } from '../log.js';
 import type { AuditLog } from '../audit.js';
-import { forwardedOf, type SelfAddress } from '../proxy/index.js';
+import type { SelfAddress } from '../proxy/index.js';
+import type { IdentityPipelines } from './identity-pipelines.js';
 import { sendError } from '../send-error.js';
 import type { StoreView } from './store-view.js';
 import type { Store } from '../store/index.js';
-import { verifyToken, type KeyLifecycleConfig } from '../tokens/index.js';
+import type { KeyLifecycleConfig } from '../tokens/index.js';
 
 export interface AppDeps {
   audit: AuditLog;
   self: () => SelfAddress;
-  config: Pick<Config, 'insecure' | 'issuer' | 'audience' | 'minPasswordLength' | 'jwksMaxAgeSeconds' | 'trustProxy' | 'clockSkewSeconds'> & KeyLifecycleConfig;
+  config: Pick<Config, 'minPasswordLength' | 'jwksMaxAgeSeconds'> & KeyLifecycleConfig;
   store: Store;
   view: StoreView;
+  identities: IdentityPipelines;
   log: Logger;
 }
 
@@ -41,12 +43,8 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('etag', false);
 
-  const authenticate = createPassportAuthenticator({
-    insecure: config.insecure,
-    passwords: view.passwords,
-    verifyBearer: (token) => verifyToken(token, view.keys, { issuer: config.issuer, audience: config.audience, clockToleranceSeconds: config.clockSkewSeconds }),
-    clientAddressOf: (req) => forwardedOf(req, config.trustProxy).clientAddress,
-  });
+  const { identities } = deps;
+  const authenticate = createPassportAuthenticator(identities.trust);
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -62,8 +60,8 @@ export function createApp(deps: AppDeps): Express {
     res.type('application/json').send(keys.jwksJson);
   });
 
-  app.use('/admin', createAdminRouter({ ...deps, authenticate: authenticate({ allowBearer: false }) }));
-  app.use('/api', createApiRouter({ authenticate: authenticate({ allowBearer: true }) }));
+  app.use('/admin', createAdminRouter({ ...deps, authenticate: authenticate(identities.admin) }));
+  app.use('/api', createApiRouter({ authenticate: authenticate(identities.api) }));
 
   app.use((_req, _res, next) => next(new NotFoundError('not found')));
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => sendError(res, err, 'json', log));

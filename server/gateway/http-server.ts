@@ -11,11 +11,13 @@ import type { Logger } from '../log.js';
 import type { Duplex } from 'node:stream';
 import { createProxyHandler, hasLooped, isProxyPath, refuseUpgrade, type ProxyHandler } from '../proxy/index.js';
 import { sendError } from '../send-error.js';
+import type { IdentityPipelines } from './identity-pipelines.js';
 import type { StoreView } from './store-view.js';
 
 export interface HttpServerDeps {
   config: Pick<Config, 'insecure' | 'upstreamTimeoutMs' | 'trustProxy' | 'publicUrl' | 'maxBodyBytes' | 'maxHeaderSize' | 'tunnelIdleTimeoutMs' | 'maxTunnels' | 'maxTunnelsPerClient'>;
   view: StoreView;
+  identities: IdentityPipelines;
   app: Express;
   log: Logger;
   /** This deployment's Via pseudonym (loop detection). */
@@ -31,7 +33,7 @@ export interface GatewayHttpServer {
 
 export function createHttpServer(deps: HttpServerDeps): GatewayHttpServer {
   const { config, view, app, log, viaName } = deps;
-  const proxy = createProxyHandler({ config, state: view, log, viaName });
+  const proxy = createProxyHandler({ config, state: view, identities: deps.identities.proxy, trust: deps.identities.trust, log, viaName });
   const upgradedSockets = new Set<Duplex>();
 
   // Check header/idle deadlines every second (Node's default is 30 s, too coarse for slow-loris).

@@ -5,6 +5,7 @@ import { prepareBootstrap } from './bootstrap.js';
 import { isLoopbackHost, type Config } from '../config.js';
 import { openAuditLog } from '../audit.js';
 import { createHttpServer } from './http-server.js';
+import { createIdentityPipelines } from './identity-pipelines.js';
 import { viaName } from '../proxy/index.js';
 import type { Logger } from '../log.js';
 import { StoreView } from './store-view.js';
@@ -28,8 +29,9 @@ export async function startGateway(config: Config, log: Logger): Promise<Running
     const audit = openAuditLog(config.auditLogFile);
     const view = new StoreView({ store, config, log, audit });
     let listeningPort = config.port;
-    const app = createApp({ config, store, view, log, audit, self: () => ({ port: listeningPort, host: config.host, names: [] }) });
-    const { server, proxy, closeUpgrades } = createHttpServer({ config, view, app, log, viaName: viaName(await store.deploymentId()) });
+    const identities = createIdentityPipelines(config, view);
+    const app = createApp({ config, store, view, identities, log, audit, self: () => ({ port: listeningPort, host: config.host, names: [] }) });
+    const { server, proxy, closeUpgrades } = createHttpServer({ config, view, identities, app, log, viaName: viaName(await store.deploymentId()) });
     server.headersTimeout = config.headersTimeoutMs;
     // Streaming uploads may legitimately take long: no whole-request deadline, but idle sockets are cut.
     server.requestTimeout = 0;

@@ -7,7 +7,7 @@
  */
 import type { AuditLog } from '../audit.js';
 import type { Config } from '../config.js';
-import { HASH_CONCURRENCY, HashQueue, LoginThrottle, PasswordVerifier, type HashSlot } from '../identity/index.js';
+import { HASH_CONCURRENCY, HashQueue, LoginThrottle, PasswordVerifier, UserDirectory, type HashSlot } from '../identity/index.js';
 import type { Logger } from '../log.js';
 import { parseTargetUrl, type TargetUrl } from '../proxy/index.js';
 import type { Store } from '../store/index.js';
@@ -31,6 +31,8 @@ export class StoreView {
   readonly minter: TokenMinter;
   readonly passwords: PasswordVerifier;
   readonly throttle: LoginThrottle;
+  /** Users as sessions and tokens sent back need them: existence and current roles. */
+  readonly users: UserDirectory;
   /** Every password hash of this server waits here: logins, and new passwords set through the admin API. */
   readonly hashes: HashQueue;
   readonly #store: Store;
@@ -67,6 +69,7 @@ export class StoreView {
     this.throttle = new LoginThrottle({ limit: options.config.maxLoginFailures, ipv6PrefixBits: options.config.ipv6PrefixBits, now: this.#now });
     this.hashes = new HashQueue({ concurrency: HASH_CONCURRENCY, maxWaitMs: options.config.loginMaxWaitMs });
     this.passwords = new PasswordVerifier({ store: options.store, now: this.#now, throttle: this.throttle, hashes: this.hashes });
+    this.users = new UserDirectory({ store: options.store, now: this.#now });
   }
 
   /** A place in this server's hash queue, for a hash that is not a login (e.g. a new password). */
@@ -142,9 +145,11 @@ export class StoreView {
     const changed = await this.#store.changesSince(seen);
     if (changed === null) {
       this.passwords.invalidate();
+      this.users.invalidate();
       this.throttle.clear();
     } else if (changed.users.length > 0) {
       this.passwords.invalidate(changed.users);
+      this.users.invalidate(changed.users);
       this.throttle.forget(changed.users);
     }
     if (changed === null || changed.users.length > 0) for (const listener of this.#userListeners) listener(changed?.users ?? null);

@@ -3,10 +3,28 @@ export interface Identity {
   readonly name: string;
   /** Sorted, unique. */
   readonly roles: readonly string[];
-  /** How the caller proved it, for logs and policy. */
-  readonly via: 'anonymous' | 'basic' | 'bearer' | 'insecure';
+  /** Which identity source decided it (identity/sources/, sessions/), for logs and policy. */
+  readonly via: IdentityVia;
   /** Basic only: the user's password version the check was made against (admin writes re-check it in the store). */
   readonly passwordVersion?: number;
+  /** Session only: the session it came from. */
+  readonly session?: SessionInfo;
+  /** Load-balancer assertions only: the e-mail address, and the claims as received. */
+  readonly email?: string;
+  readonly claims?: Readonly<Record<string, unknown>>;
+}
+
+export type IdentityVia = 'anonymous' | 'basic' | 'bearer' | 'insecure' | 'session' | 'alb' | 'trusted-jwt';
+
+/** What a session identity says about its session (GET /api/session). */
+export interface SessionInfo {
+  /** The opaque handle administrators name it by (never the id or its hash). */
+  readonly handle: string;
+  readonly createdAt: number;
+  /** ms since epoch: the earlier of the idle and the absolute expiry. */
+  readonly expiresAt: number;
+  readonly idleExpiresAt: number;
+  readonly absoluteExpiresAt: number;
 }
 
 export const ANONYMOUS_NAME = 'anonymousUser';

@@ -1,9 +1,14 @@
-export { ANONYMOUS, ANONYMOUS_NAME, INSECURE, ROLE_ADMIN, ROLE_ANONYMOUS, ROLE_USER, hasRole, type Identity } from './identity.js';
-export { parseBasicAuthorization, PasswordVerifier, type BasicCredentials, type PasswordVerifierOptions } from './basic.js';
+export { ANONYMOUS, ANONYMOUS_NAME, INSECURE, ROLE_ADMIN, ROLE_ANONYMOUS, ROLE_USER, hasRole, type Identity, type IdentityVia, type SessionInfo } from './identity.js';
+export { parseBasicAuthorization, PasswordVerifier, type BasicCredentials, type PasswordVerifierOptions } from './password-verifier.js';
 export { hashPassword, verifyPassword, dummyPasswordHash, HASH_CONCURRENCY, LOCAL_SLOT, type HashSlot } from './password.js';
 export { HashQueue, type HashPlace, type HashQueueOptions, type LanePriority } from './hash-queue.js';
 export { clientGroupOf, clientKeyOf } from './client-key.js';
 export { validatePassword, validateRoles, validateUserName, MAX_NAME_LENGTH, MAX_ROLE_LENGTH } from './names.js';
-export { identifyRequest, knownIdentity, type IdentifyOptions } from './identify.js';
-export { createPassportAuthenticator, type PassportOptions } from './passport.js';
+export { IdentityPipeline, type IdentityPipelineOptions, type IdentitySource } from './pipeline.js';
+export { identityRequestOf, type IdentityRequest, type RequestTrust } from './request.js';
+export { UserDirectory, type DirectoryEntry, type UserDirectoryOptions } from './user-directory.js';
+export { basicSource } from './sources/basic.js';
+export { bearerSource, type BearerSourceOptions } from './sources/bearer.js';
+export { authorizationScheme, bearerToken, hasScheme } from './sources/authorization.js';
+export { createPassportAuthenticator } from './passport.js';
 export { LoginThrottle, SUCCESS_FACTOR, SUSPECT_AFTER, type Admission, type CheckOutcome, type LoginThrottleOptions } from './throttle.js';

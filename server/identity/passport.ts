@@ -1,15 +1,20 @@
 /**
- * passport glue for the Express routers (/admin, /api): passport-http's BasicStrategy and a
- * strategy for bearer tokens forwarded back by upstreams. Both delegate to the same verifiers
- * as the /proxy fast path, so the rules are written once.
+ * passport, the Express-side adapter of the identity pipeline: each source of a pipeline is a
+ * passport strategy, and the middleware runs the strategy of the source the pipeline selects for
+ * the request (none: anonymous, or the insecure identity). The Basic source runs through
+ * passport-http's BasicStrategy, with its credential parsing replaced (the original splits
+ * `user:pass` at every colon and refuses an empty first part of the password, so a password
+ * containing or starting with ":" could never log in); the verdict is always the source's, so the
+ * rules exist once for /proxy and the Express routes alike.
  */
+import type { IncomingMessage } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import passport from 'passport';
 import { BasicStrategy } from 'passport-http';
-import { InvalidTokenError, UnauthorizedError } from '../errors.js';
-import { parseBasicAuthorization, type PasswordVerifier } from './basic.js';
-import { authorizationScheme, bearerToken } from './identify.js';
-import { ANONYMOUS, INSECURE, type Identity } from './identity.js';
+import { UnauthorizedError } from '../errors.js';
+import type { Identity } from './identity.js';
+import type { IdentityPipeline, IdentitySource } from './pipeline.js';
+import { identityRequestOf, type IdentityRequest, type RequestTrust } from './request.js';
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -20,78 +25,72 @@ declare global {
   }
 }
 
-type VerifyBasic = (req: Request, authorization: string, done: (err: unknown, user?: Identity | false) => void) => void;
+const REQUEST = Symbol('jwtgate.identityRequest');
+type WithIdentityRequest = IncomingMessage & { [REQUEST]?: IdentityRequest };
 
-/**
- * passport-http's BasicStrategy, with the credential parsing replaced: the original splits
- * `user:pass` on every colon and refuses an empty first part of the password, so a password
- * containing or starting with ":" could never log in. Ours splits at the first colon only.
- */
-class StrictBasicStrategy extends BasicStrategy {
-  constructor(readonly verifyBasic: VerifyBasic) {
+type Done = (err: unknown, user?: Identity) => void;
+
+/** Runs `source.identify` for the request and reports to passport. */
+function identifyFor(source: IdentitySource, req: Request, done: Done): void {
+  const identityRequest = (req as WithIdentityRequest)[REQUEST]!;
+  source.identify(identityRequest).then((identity) => done(null, identity), done);
+}
+
+class BasicSourceStrategy extends BasicStrategy {
+  constructor(readonly source: IdentitySource) {
     super({ realm: 'jwtgate' }, () => undefined);
   }
-  override authenticate(this: passport.StrategyCreated<StrictBasicStrategy>, req: Request): void {
-    const authorization = req.headers.authorization ?? '';
-    if (!parseBasicAuthorization(authorization)) return this.fail('Basic realm="jwtgate"');
-    this.verifyBasic(req, authorization, (err, user) => (err ? this.error(err) : user ? this.success(user) : this.fail('Basic realm="jwtgate"')));
+  override authenticate(this: passport.StrategyCreated<BasicSourceStrategy>, req: Request): void {
+    identifyFor(this.source, req, (err, user) => (err ? this.error(err) : this.success(user!)));
   }
 }
 
-class ForwardedBearerStrategy extends passport.Strategy {
-  override name = 'forwarded-bearer';
-  constructor(readonly verifyToken: (token: string) => Promise<Identity>) {
+class SourceStrategy extends passport.Strategy {
+  constructor(readonly source: IdentitySource) {
     super();
+    this.name = source.name;
   }
   override authenticate(this: passport.StrategyCreated<this>, req: Request): void {
-    this.verifyToken(bearerToken(req.headers.authorization ?? '')).then(
-      (identity: Identity) => this.success(identity),
-      (err: unknown) => (err instanceof InvalidTokenError ? this.fail({ message: err.message }, 401) : this.error(err)),
-    );
+    identifyFor(this.source, req, (err, user) => (err ? this.error(err) : this.success(user!)));
   }
 }
 
-export interface PassportOptions {
-  insecure: boolean;
-  passwords: Pick<PasswordVerifier, 'verify'>;
-  verifyBearer: (token: string) => Promise<Identity>;
-  /** The client's address as far as it can be trusted (--trust-proxy aware). */
-  clientAddressOf: (req: Request) => string;
-}
-
-/** Returns a middleware factory: `authenticate({ allowBearer })` sets `req.identity` or fails with 401. */
-export function createPassportAuthenticator(options: PassportOptions): (opts: { allowBearer: boolean }) => RequestHandler {
+/** Returns a middleware factory: `authenticate(pipeline)` sets `req.identity` or fails (401, 429, 503). */
+export function createPassportAuthenticator(trust: RequestTrust): (pipeline: IdentityPipeline) => RequestHandler {
   const instance = new passport.Passport();
-  instance.use(
-    'basic',
-    new StrictBasicStrategy((req, authorization, done) => {
-      options.passwords.verify(authorization, options.clientAddressOf(req)).then((identity) => done(null, identity ?? false), done);
-    }),
-  );
-  instance.use('forwarded-bearer', new ForwardedBearerStrategy(options.verifyBearer));
+  const registered = new Set<IdentitySource>();
+  const register = (source: IdentitySource) => {
+    if (registered.has(source)) return;
+    registered.add(source);
+    instance.use(source.name, source.name === 'basic' ? new BasicSourceStrategy(source) : new SourceStrategy(source));
+  };
 
-  return ({ allowBearer }) =>
-    (req: Request, res: Response, next: NextFunction) => {
-      if (options.insecure) {
-        req.identity = INSECURE;
-        return next();
-      }
-      const header = req.headers.authorization;
-      if (header === undefined || header === '') {
-        req.identity = ANONYMOUS;
-        return next();
-      }
-      const scheme = authorizationScheme(header);
-      const strategy = scheme === 'basic' ? 'basic' : scheme === 'bearer' && allowBearer ? 'forwarded-bearer' : null;
-      if (!strategy) return next(new UnauthorizedError('this authorization scheme is not accepted here; use Basic credentials'));
-      instance.authenticate(strategy, { session: false }, (err: unknown, user: Identity | false, info: { message?: string } | string | undefined) => {
-        if (err) return next(err);
-        if (!user) {
-          if (strategy === 'forwarded-bearer') return next(new InvalidTokenError(typeof info === 'object' && info?.message ? info.message : 'invalid token'));
-          return next(new UnauthorizedError('invalid user name or password'));
+  return (pipeline) => {
+    for (const source of pipeline.sources) register(source);
+    return (req: Request, res: Response, next: NextFunction) => {
+      const identityRequest = identityRequestOf(req, trust);
+      let source: IdentitySource | null;
+      try {
+        source = pipeline.select(identityRequest);
+        if (source === null) {
+          req.identity = pipeline.known(identityRequest)!;
+          return next();
         }
+        const known = source.known(identityRequest);
+        if (known) {
+          req.identity = known;
+          return next();
+        }
+      } catch (err) {
+        return next(err);
+      }
+      (req as WithIdentityRequest)[REQUEST] = identityRequest;
+      instance.authenticate(source.name, { session: false }, (err: unknown, user: Identity | false) => {
+        if (err) return next(err);
+        if (!user) return next(new UnauthorizedError('authentication failed'));
         req.identity = user;
         next();
       })(req, res, next);
     };
+  };
 }

@@ -3,7 +3,7 @@ export { isProxyPath, upstreamPath, leavesBase, PROXY_PREFIX } from './forward-p
 export { upstreamRequestHeaders, clientResponseHeaders, type GatewayHeaders } from './headers.js';
 export { Forwarder, type ForwarderOptions, type ForwardRequest } from './forwarder.js';
 export { upstreamError } from './upstream-error.js';
-export { parseTrustProxy, forwardedOf, TRUST_NONE, type TrustProxy, type Forwarded } from './trust-proxy.js';
+export { parseTrustProxy, forwardedOf, isTrustedPeer, TRUST_NONE, type TrustProxy, type Forwarded } from './trust-proxy.js';
 export { isSelfTarget, viaName, hasLooped, type SelfAddress } from './self-target.js';
 export { requestBody, hasBody } from './request-body.js';
 export { createGcPacer, minorGc, GC_EVERY_BYTES, type GcPacer } from './gc-pacer.js';

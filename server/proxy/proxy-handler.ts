@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Config } from '../config.js';
 import { BusyError, LoopDetectedError, MethodNotAllowedError, NotFoundError, ProxyDisabledError } from '../errors.js';
-import { identifyRequest, knownIdentity, type Identity, type LoginThrottle, type PasswordVerifier } from '../identity/index.js';
+import { identityRequestOf, type Identity, type IdentityPipeline, type LoginThrottle, type RequestTrust } from '../identity/index.js';
 import type { Logger } from '../log.js';
 import { sendError } from '../send-error.js';
 import type { TokenMinter } from '../tokens/index.js';
@@ -27,7 +27,6 @@ import { createUpgradeForwarder } from './websocket.js';
 /** What the flow reads of the running gateway's state, each time (it changes at run time). */
 export interface ProxyState {
   readonly target: TargetUrl | null;
-  readonly passwords: Pick<PasswordVerifier, 'cached' | 'verify' | 'isCurrent'>;
   readonly minter: Pick<TokenMinter, 'peek' | 'mint'>;
   readonly throttle: Pick<LoginThrottle, 'clientKey'>;
   /** Calls `listener` with the names of users that changed (null: possibly anyone). */
@@ -35,8 +34,11 @@ export interface ProxyState {
 }
 
 export interface ProxyHandlerDeps {
-  config: Pick<Config, 'insecure' | 'upstreamTimeoutMs' | 'trustProxy' | 'publicUrl' | 'maxBodyBytes' | 'tunnelIdleTimeoutMs' | 'maxTunnels' | 'maxTunnelsPerClient'>;
+  config: Pick<Config, 'upstreamTimeoutMs' | 'trustProxy' | 'publicUrl' | 'maxBodyBytes' | 'tunnelIdleTimeoutMs' | 'maxTunnels' | 'maxTunnelsPerClient'>;
   state: ProxyState;
+  /** Who is calling (identity/pipeline.ts), and how to read the client's address. */
+  identities: IdentityPipeline;
+  trust: RequestTrust;
   log: Pick<Logger, 'warn' | 'error'>;
   /** This deployment's Via pseudonym (loop detection). */
   viaName: string;
@@ -56,7 +58,7 @@ function throwDisabled(): never {
 }
 
 export function createProxyHandler(deps: ProxyHandlerDeps): ProxyHandler {
-  const { config, state, log, viaName } = deps;
+  const { config, state, log, viaName, identities, trust } = deps;
   const pacer = createGcPacer({ everyBytes: GC_EVERY_BYTES, collect: minorGc() });
   const forwarder = new Forwarder({ timeoutMs: config.upstreamTimeoutMs, pacer });
   const ownVia = `1.1 ${viaName}`;
@@ -85,15 +87,14 @@ export function createProxyHandler(deps: ProxyHandlerDeps): ProxyHandler {
     for (let attempt = 0; attempt < 3; attempt++) {
       const slow = await slowParts(req);
       // With the slow parts given, prepareNow never answers undefined.
-      if (state.passwords.isCurrent(slow.identity)) return prepareNow(req, slow)!;
+      if (identities.isCurrent(slow.identity)) return prepareNow(req, slow)!;
     }
     throw new BusyError('the user changed while this request was being authenticated; try again', 1);
   }
 
   /** The parts that may need a password check (scrypt) or a signature: identity and token. */
   async function slowParts(req: IncomingMessage): Promise<{ identity: Identity; token: string }> {
-    const forwarded = forwardedOf(req, config.trustProxy, config.publicUrl);
-    const identity = await identifyRequest(req.headers.authorization, { insecure: config.insecure, passwords: state.passwords, clientAddress: forwarded.clientAddress });
+    const identity = await identities.identify(identityRequestOf(req, trust));
     return { identity, token: await state.minter.mint(identity) };
   }
 
@@ -111,7 +112,7 @@ export function createProxyHandler(deps: ProxyHandlerDeps): ProxyHandler {
     if (overridesToTrace(req)) throw new MethodNotAllowedError('a method override naming TRACE or TRACK is not proxied');
     const incomingVia = req.headers.via;
     if (hasLooped(incomingVia, viaName)) throw new LoopDetectedError('this request already went through this gateway: the proxy target points back at it');
-    const identity = slow?.identity ?? knownIdentity(req.headers.authorization, { insecure: config.insecure, passwords: state.passwords });
+    const identity = slow?.identity ?? identities.known(identityRequestOf(req, trust));
     if (identity === undefined) return undefined;
     const token = slow?.token ?? state.minter.peek(identity);
     if (token === undefined) return undefined;

@@ -40,6 +40,11 @@ export function parseTrustProxy(raw: string): TrustProxy | string {
   return { kind: 'cidrs', list, text };
 }
 
+/** True when the request's TCP peer may tell us who the client is (and, later, who the user is). */
+export function isTrustedPeer(req: IncomingMessage, trust: TrustProxy): boolean {
+  return trust.kind === 'hops' || isTrusted(trust, req.socket.remoteAddress ?? '');
+}
+
 function isTrusted(trust: TrustProxy, address: string): boolean {
   if (trust.kind !== 'cidrs') return false;
   const plain = address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address;

@@ -90,9 +90,16 @@ describe('CLI against a running gateway', () => {
     assert.equal(out.sub, 'Alice');
     assert.deepEqual(out.authorities, ['ROLE_USER', 'ROLE_WONDERLAND']);
     assert.equal(out.claims.exp - out.claims.iat, 60);
-    // The gateway accepts it on /api (the same keys).
-    const api = await fetch(`${gateway.url}/api/whoami`, { headers: { authorization: `Bearer ${token}` } });
-    assert.equal(api.status, 200);
+    // The gateway refuses it on /api while no user Alice exists, and answers with her current roles once she does.
+    assert.equal((await fetch(`${gateway.url}/api/whoami`, { headers: { authorization: `Bearer ${token}` } })).status, 401, 'no such user');
+    assert.equal((await runCli(['users', 'set', 'Alice', '--roles', 'ROLE_USER', ...dd])).code, 0);
+    let api: Response | undefined;
+    for (let i = 0; i < 20 && api?.status !== 200; i++) {
+      if (i > 0) await new Promise((r) => setTimeout(r, 100));
+      api = await fetch(`${gateway.url}/api/whoami`, { headers: { authorization: `Bearer ${token}` } });
+    }
+    assert.equal(api!.status, 200);
+    assert.deepEqual(await api!.json(), { name: 'Alice', roles: ['ROLE_USER'] }, 'the current roles, not the token\'s');
     const [h, p] = token.split('.');
     assertBadInput(await runCli(['token', 'verify', ...dd], { input: `${h}.${p}.AAAA` }), /does not verify: the signature/);
     assertBadInput(await runCli(['token', 'verify', '--issuer', 'someone-else', ...dd], { input: token }), /does not verify: iss/);

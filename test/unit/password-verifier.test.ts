@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes, scryptSync } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { hashPassword, identifyRequest, knownIdentity, parseBasicAuthorization, PasswordVerifier } from '../../server/identity/index.js';
-import { UnauthorizedError } from '../../server/errors.js';
+import { hashPassword, parseBasicAuthorization, PasswordVerifier } from '../../server/identity/index.js';
 import type { UserRecord } from '../../server/store/index.js';
 
 const header = (s: string) => `Basic ${Buffer.from(s).toString('base64')}`;
@@ -161,25 +160,3 @@ describe('PasswordVerifier', () => {
   });
 });
 
-describe('identifyRequest', () => {
-  const passwords = { verify: async (h: string) => { if (h === 'Basic ???') throw new UnauthorizedError('malformed'); return null; } };
-  it('anonymous without a header, insecure always, 401 for bad or unsupported credentials', async () => {
-    assert.equal((await identifyRequest(undefined, { insecure: false, passwords })).name, 'anonymousUser');
-    assert.deepEqual((await identifyRequest(header('a:b'), { insecure: true, passwords })).roles, ['ROLE_ADMIN', 'ROLE_ANONYMOUS', 'ROLE_USER']);
-    await assert.rejects(identifyRequest(header('a:b'), { insecure: false, passwords }), { code: 'ERR_UNAUTHORIZED' });
-    await assert.rejects(identifyRequest('Basic ???', { insecure: false, passwords }), { code: 'ERR_UNAUTHORIZED' });
-    await assert.rejects(identifyRequest('Bearer x.y.z', { insecure: false, passwords }), { code: 'ERR_UNAUTHORIZED' });
-  });
-});
-
-describe('knownIdentity', () => {
-  it('answers without waiting only for --insecure, anonymous and cached basic checks', () => {
-    const alice = Object.freeze({ name: 'alice', roles: Object.freeze(['ROLE_USER']), via: 'basic' as const });
-    const passwords = { cached: (h: string) => (h === header('alice:pw') ? alice : undefined) };
-    assert.deepEqual(knownIdentity(header('x:y'), { insecure: true, passwords })?.roles, ['ROLE_ADMIN', 'ROLE_ANONYMOUS', 'ROLE_USER']);
-    assert.equal(knownIdentity(undefined, { insecure: false, passwords })?.name, 'anonymousUser');
-    assert.equal(knownIdentity(header('alice:pw'), { insecure: false, passwords }), alice);
-    assert.equal(knownIdentity(header('alice:other'), { insecure: false, passwords }), undefined);
-    assert.equal(knownIdentity('Bearer x.y.z', { insecure: false, passwords }), undefined);
-  });
-});

@@ -1,0 +1,80 @@
+/**
+ * Who is calling, for every consumer alike (the /proxy fast path, the Express routes through
+ * passport, the login page): one ordered list of identity sources, configured once at start.
+ *
+ * The first source whose credential the request carries decides; a request with none is
+ * anonymous (or, with --insecure, every caller is the insecure identity). A caller who tried to
+ * authenticate and failed gets 401 from the source that read the credential, never a silent
+ * downgrade to anonymous; and an `Authorization` header that no source of this consumer reads
+ * (e.g. Bearer on /proxy) is a 401 too.
+ */
+import { UnauthorizedError } from '../errors.js';
+import { ANONYMOUS, INSECURE, type Identity } from './identity.js';
+import type { IdentityRequest } from './request.js';
+
+export interface IdentitySource {
+  /** For logs and the passport strategy name. */
+  readonly name: string;
+  /** True when the request carries this source's credential (cheap, synchronous, no verdict). */
+  present(req: IdentityRequest): boolean;
+  /**
+   * The identity without waiting, when this source knows it already (a cached check); undefined
+   * when `identify` has to work. May throw (a credential known to be bad).
+   */
+  known(req: IdentityRequest): Identity | undefined;
+  /** The identity, waiting if needed. Throws UnauthorizedError (or a subclass) for a bad credential. */
+  identify(req: IdentityRequest): Promise<Identity>;
+  /** False once a change seen since says this identity no longer holds (ask again). */
+  isCurrent?(identity: Identity): boolean;
+}
+
+export interface IdentityPipelineOptions {
+  sources: readonly IdentitySource[];
+  /** Every caller is anonymousUser with every built-in role: no source is asked. */
+  insecure: boolean;
+}
+
+function authorizationOf(req: IdentityRequest): string | undefined {
+  const value = req.headers.authorization;
+  return value === undefined || value === '' ? undefined : value;
+}
+
+export class IdentityPipeline {
+  readonly sources: readonly IdentitySource[];
+  readonly #insecure: boolean;
+
+  constructor(options: IdentityPipelineOptions) {
+    this.sources = options.sources;
+    this.#insecure = options.insecure;
+  }
+
+  /** The source that decides for this request; null: anonymous (or insecure). Throws for an Authorization header no source reads. */
+  select(req: IdentityRequest): IdentitySource | null {
+    if (this.#insecure) return null;
+    for (const source of this.sources) if (source.present(req)) return source;
+    if (authorizationOf(req) !== undefined) throw new UnauthorizedError('this authorization scheme is not accepted here');
+    return null;
+  }
+
+  #fallback(): Identity {
+    return this.#insecure ? INSECURE : ANONYMOUS;
+  }
+
+  /** The identity when it is known without waiting, else undefined (then call `identify`). */
+  known(req: IdentityRequest): Identity | undefined {
+    const source = this.select(req);
+    return source === null ? this.#fallback() : source.known(req);
+  }
+
+  async identify(req: IdentityRequest): Promise<Identity> {
+    const source = this.select(req);
+    if (source === null) return this.#fallback();
+    return source.known(req) ?? source.identify(req);
+  }
+
+  /** False once a source says a change since makes this identity stale. */
+  isCurrent(identity: Identity): boolean {
+    for (const source of this.sources) if (source.isCurrent && !source.isCurrent(identity)) return false;
+    return true;
+  }
+}
