@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 /** Every action the audit log records; docs/http-api.md lists the same (a unit test compares them). */
-export const AUDIT_ACTIONS = ['proxy.set', 'proxy.disable', 'user.create', 'user.update', 'user.delete', 'key.rotate', 'key.import', 'token.mint', 'store.backup'] as const;
+export const AUDIT_ACTIONS = ['proxy.set', 'proxy.disable', 'user.create', 'user.update', 'user.delete', 'key.rotate', 'key.import', 'token.mint', 'store.backup', 'session.login', 'session.logout', 'session.revoke', 'sessionsecret.rotate'] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
 export interface AuditEvent {

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Help, Option } from 'commander';
 import { loadConfig, OPTIONS, type Flags, type OptionSpec } from './config.js';
-import { backupCommand, configOf, deleteUserCommand, exportCommand, getProxyCommand, importCommand, listCommand, listUsersCommand, mintCommand, rotateCommand, setProxyCommand, setUserCommand, verifyCommand, type RotateFlags } from './commands/index.js';
+import { backupCommand, configOf, deleteUserCommand, exportCommand, getProxyCommand, importCommand, listCommand, listSessionsCommand, listUsersCommand, mintCommand, revokeSessionsCommand, rotateCommand, rotateSessionSecretCommand, setProxyCommand, setUserCommand, verifyCommand, type RotateFlags } from './commands/index.js';
 import { GatewayError } from './errors.js';
 import { startGateway } from './gateway/index.js';
 import { createLogger } from './log.js';
@@ -115,6 +115,20 @@ withConfigOptions(users.command('set').argument('<name>', 'user name').descripti
 withConfigOptions(users.command('delete').argument('<name>', 'user name').description('delete a user'), ['dataDir', 'auditLogFile'])
   .addHelpText('after', example('jwtgate users delete Alice --data-dir ./data'))
   .action(async (name: string, _opts: unknown, command: Command) => deleteUserCommand(configOf(flagsOf(command)), name));
+
+const sessions = program.command('sessions').description('browser sessions (the login page): list, end, rotate the cookie secret');
+withConfigOptions(sessions.command('list').description('live sessions: handle, user, created, last seen, expiry, client'), ['dataDir', 'sessionIdleTimeoutSeconds', 'sessionMaxAgeSeconds'])
+  .option('--user <name>', 'only this user\'s sessions')
+  .option('--json', 'machine-readable output')
+  .addHelpText('after', example('jwtgate sessions list --user Alice --data-dir ./data'))
+  .action(async (opts: { user?: string; json?: boolean }, command: Command) => listSessionsCommand(configOf(flagsOf(command)), opts));
+withConfigOptions(sessions.command('revoke').argument('[handle]', 'the session to end (from sessions list)').description('end one session, or all of a user\'s (--user)'), ['dataDir', 'auditLogFile', 'sessionIdleTimeoutSeconds', 'sessionMaxAgeSeconds'])
+  .option('--user <name>', 'end every session of this user')
+  .addHelpText('after', example('jwtgate sessions revoke --user Alice --data-dir ./data'))
+  .action(async (handle: string | undefined, opts: { user?: string }, command: Command) => revokeSessionsCommand(configOf(flagsOf(command)), handle, opts));
+withConfigOptions(sessions.command('rotate-secret').description('a new secret signs session cookies; the older ones keep verifying until --session-max-age has passed'), ['dataDir', 'auditLogFile', 'sessionIdleTimeoutSeconds', 'sessionMaxAgeSeconds'])
+  .addHelpText('after', example('jwtgate sessions rotate-secret --data-dir ./data'))
+  .action(async (_opts: unknown, command: Command) => rotateSessionSecretCommand(configOf(flagsOf(command))));
 
 const proxy = program.command('proxy').description('the proxy target URL');
 withConfigOptions(proxy.command('get').description('print the target URL, or (disabled)'), ['dataDir'])

@@ -71,6 +71,16 @@ export interface Config {
   rotateEverySeconds: number | null;
   /** Clock difference tolerated between hosts, seconds: nbf = iat - this; /api accepts exp, nbf, iat this far off. */
   clockSkewSeconds: number;
+  /** A browser session unused this long ends, seconds. */
+  sessionIdleTimeoutSeconds: number;
+  /** A browser session ends this long after its login, seconds. */
+  sessionMaxAgeSeconds: number;
+  /** The session cookie is `Secure` and `__Host-` prefixed (default: when --public-url is https). */
+  cookieSecure: boolean;
+  /** Other sites whose cookie-authenticated unsafe requests are accepted (exact origins). */
+  allowedOrigins: ReadonlySet<string>;
+  /** A /proxy request without identity goes to the login page (HTML) or gets 401, instead of being anonymous. */
+  requireLogin: boolean;
   /** Seals private keys at rest (AES-256-GCM) when set; env only, never a flag. */
   keyEncryptionKey: string | null;
   /** pino log level. */
@@ -121,6 +131,11 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'consumerCacheMaxSeconds', flag: '--consumer-cache-max <duration>', env: 'JWTGATE_CONSUMER_CACHE_MAX', description: 'longest time any JWKS consumer caches the keys without refetching (Grafana cache_ttl, Envoy cache_duration), e.g. 60m: a next key signs only once published this long, the previous key stays published token TTL + this', defaultText: '60m' },
   { key: 'rotateEverySeconds', flag: '--rotate-every <duration>', env: 'JWTGATE_ROTATE_EVERY', description: 'rotate the signing key on a schedule, e.g. 30d (units s, m, h, d; at least --consumer-cache-max); done once by whichever server sees it due, audited', defaultText: 'off' },
   { key: 'clockSkewSeconds', flag: '--clock-skew <seconds>', env: 'JWTGATE_CLOCK_SKEW', description: 'clock difference tolerated between hosts: tokens carry nbf = iat - this, and /api accepts exp, nbf and iat this far off', defaultText: '30' },
+  { key: 'sessionIdleTimeoutSeconds', flag: '--session-idle-timeout <duration>', env: 'JWTGATE_SESSION_IDLE_TIMEOUT', description: 'a browser session unused this long ends (e.g. 30m, 8h)', defaultText: '8h' },
+  { key: 'sessionMaxAgeSeconds', flag: '--session-max-age <duration>', env: 'JWTGATE_SESSION_MAX_AGE', description: 'a browser session ends this long after its login, however used (at least --session-idle-timeout)', defaultText: '24h' },
+  { key: 'cookieSecure', flag: '--cookie-secure', env: 'JWTGATE_COOKIE_SECURE', description: 'the session cookie is Secure and named __Host-jwtgate_session (browsers then send it over https only)', defaultText: 'true when --public-url is https' },
+  { key: 'allowedOrigins', flag: '--allowed-origins <origins>', env: 'JWTGATE_ALLOWED_ORIGINS', description: 'comma-separated origins (https://app.example.com) whose cookie-authenticated POST/PUT/PATCH/DELETE are accepted besides the gateway\'s own', defaultText: '(none)' },
+  { key: 'requireLogin', flag: '--require-login', env: 'JWTGATE_REQUIRE_LOGIN', description: 'a /proxy request with no identity is sent to the login page (HTML) or gets 401, instead of being forwarded as anonymousUser', defaultText: 'false' },
   { key: 'keyEncryptionKey', flag: null, env: 'JWTGATE_KEY_ENCRYPTION_KEY', description: 'encrypts private keys at rest (AES-256-GCM); at least 32 characters, e.g. `openssl rand -base64 32`', defaultText: '(none: keys stored in clear, file mode 0600)' },
   { key: 'adminPassword', flag: null, env: 'JWTGATE_ADMIN_PASSWORD', description: 'password of the admin user created on first start (random and printed once when unset)', defaultText: '(random)' },
 ];
@@ -233,6 +248,30 @@ export function loadConfig(flags: Flags, env: Env = processEnv()): Config {
     problems.push(`--rotate-every (${rotateEverySeconds} s) must be at least --consumer-cache-max (${consumerCacheMaxSeconds} s): each rotation signs with the key published at the previous one, which every consumer must have by then`);
   }
   const clockSkewSeconds = int('clockSkewSeconds', 30, 0, 600);
+  const durationOf = (key: Key, fallback: number, min: number, max: number) => {
+    const r = raw(key);
+    return r === undefined ? fallback : (durationIn(String(r.value), r.name, min, max, problems) ?? fallback);
+  };
+  const sessionIdleTimeoutSeconds = durationOf('sessionIdleTimeoutSeconds', 8 * 3600, 1, 30 * 86_400);
+  const sessionMaxAgeSeconds = durationOf('sessionMaxAgeSeconds', 24 * 3600, 1, 365 * 86_400);
+  if (sessionMaxAgeSeconds < sessionIdleTimeoutSeconds) problems.push(`--session-max-age (${sessionMaxAgeSeconds} s) must be at least --session-idle-timeout (${sessionIdleTimeoutSeconds} s)`);
+  const flag = (key: Key) => {
+    const r = raw(key);
+    return r === undefined ? undefined : bool(r.value, r.name, problems);
+  };
+  const requireLogin = flag('requireLogin') ?? false;
+  const allowedOrigins = new Set<string>();
+  for (const entry of str('allowedOrigins', '').split(',').map((e) => e.trim()).filter(Boolean)) {
+    let origin: string | null = null;
+    try {
+      const url = new URL(entry);
+      if ((url.protocol === 'http:' || url.protocol === 'https:') && url.origin === entry.replace(/\/$/, '')) origin = url.origin;
+    } catch {
+      // reported below
+    }
+    if (origin === null) problems.push(`--allowed-origins: ${JSON.stringify(entry)} is not an origin (scheme://host[:port], nothing after)`);
+    else allowedOrigins.add(origin);
+  }
   const kekRaw = raw('keyEncryptionKey');
   const keyEncryptionKey = kekRaw === undefined || kekRaw.value === '' ? null : String(kekRaw.value);
   if (keyEncryptionKey !== null && keyEncryptionKey.length < 32) problems.push('JWTGATE_KEY_ENCRYPTION_KEY must have at least 32 characters (e.g. `openssl rand -base64 32`)');
@@ -253,6 +292,7 @@ export function loadConfig(flags: Flags, env: Env = processEnv()): Config {
       problems.push(`--public-url must be http(s)://host[:port] without path, credentials, query or fragment, got ${JSON.stringify(publicUrlRaw.value)}`);
     }
   }
+  const cookieSecureFlag = flag('cookieSecure');
   const trustParsed = parseTrustProxy(str('trustProxy', ''));
   if (typeof trustParsed === 'string') problems.push(trustParsed);
   const maxHeaderSize = int('maxHeaderSize', 16_384, 1024, 1_048_576);
@@ -303,6 +343,11 @@ export function loadConfig(flags: Flags, env: Env = processEnv()): Config {
     consumerCacheMaxSeconds,
     rotateEverySeconds,
     clockSkewSeconds,
+    sessionIdleTimeoutSeconds,
+    sessionMaxAgeSeconds,
+    cookieSecure: cookieSecureFlag ?? publicUrl?.protocol === 'https:',
+    allowedOrigins,
+    requireLogin,
     keyEncryptionKey,
     logLevel,
   };

@@ -53,11 +53,42 @@ export class KeyImportError extends GatewayError {
 export class UnauthorizedError extends GatewayError {
   override readonly status = 401;
   override readonly code: string = 'ERR_UNAUTHORIZED';
-  override readonly headers = { 'www-authenticate': 'Basic realm="jwtgate"' };
+  override readonly headers: Readonly<Record<string, string>> = { 'www-authenticate': 'Basic realm="jwtgate"' };
 }
 
 export class InvalidTokenError extends UnauthorizedError {
   override readonly code = 'ERR_INVALID_TOKEN';
+}
+
+/**
+ * A session cookie that does not (or no longer) open a session: forged, ended, expired, or of a
+ * user since deleted. The answer also clears the cookie, so that the browser's next request is
+ * anonymous (or goes to the login page), and challenges with no Basic prompt.
+ */
+export class SessionInvalidError extends UnauthorizedError {
+  override readonly code = 'ERR_SESSION_INVALID';
+  override readonly headers: Readonly<Record<string, string>>;
+  constructor(message: string, clearCookie: string) {
+    super(message);
+    this.headers = { 'www-authenticate': 'Session realm="jwtgate"', 'set-cookie': clearCookie };
+  }
+}
+
+/** --require-login: a browser with no identity is sent to the login page (a 302, made like an error so the flow stays one path). */
+export class LoginRequiredRedirect extends GatewayError {
+  override readonly status = 302;
+  override readonly code = 'ERR_LOGIN_REQUIRED';
+  override readonly headers: Readonly<Record<string, string>>;
+  constructor(location: string) {
+    super('Log in first.');
+    this.headers = { location };
+  }
+}
+
+/** An unsafe request authenticated by the session cookie that comes from another site (CSRF). */
+export class CrossSiteRequestError extends GatewayError {
+  override readonly status = 403;
+  override readonly code = 'ERR_CROSS_SITE';
 }
 
 /** The administrator a request acts for was deleted, or their password changed, while it waited. */
@@ -201,13 +232,13 @@ export function toResponse(err: GatewayError, format: 'json' | 'plain'): ErrorRe
   if (format === 'plain') {
     return {
       status: err.status,
-      headers: { ...err.headers, 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' },
+      headers: { ...err.headers, 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' },
       body: err.message,
     };
   }
   return {
     status: err.status,
-    headers: { ...err.headers, 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' },
+    headers: { ...err.headers, 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' },
     body: JSON.stringify({ error: err.message, code: err.code }),
   };
 }

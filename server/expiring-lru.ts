@@ -41,6 +41,11 @@ export class ExpiringLru<V> {
     this.#map.clear();
   }
 
+  /** Drops every entry whose value matches (a scan: for rare events, such as a user change). */
+  deleteWhere(matches: (value: V) => boolean): void {
+    for (const [key, slot] of this.#map) if (matches(slot.value)) this.#map.delete(key);
+  }
+
   get size(): number {
     return this.#map.size;
   }

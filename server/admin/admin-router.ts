@@ -2,19 +2,19 @@
 import express, { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { Config } from '../config.js';
 import type { AuditLog } from '../audit.js';
-import { InvalidInputError, InvalidTargetUrlError, UnsupportedMediaTypeError } from '../errors.js';
+import { NotFoundError, InvalidInputError, InvalidTargetUrlError, UnsupportedMediaTypeError } from '../errors.js';
 import { ROLE_ADMIN } from '../identity/index.js';
 import type { Logger } from '../log.js';
 import { requireRole } from '../policy/index.js';
 import { isSelfTarget, parseTargetUrl, type SelfAddress } from '../proxy/index.js';
 import type { StoreView } from '../gateway/store-view.js';
-import type { Store } from '../store/index.js';
+import type { SessionRecord, SessionSelector, Store } from '../store/index.js';
 import { API_FIELD_NAMES, emergencyWarning, keyChangeAudit, keyChangeInfo, keyLifecycleOf, publicKeyInfo, rotate, rotationMode, rotationRequestOf, type KeyLifecycleConfig } from '../tokens/index.js';
 import { actorOf, publicUser, removeUser, saveUser } from '../users/index.js';
 
 export interface AdminDeps {
   store: Store;
-  view: Pick<StoreView, 'refresh' | 'hashSlot'>;
+  view: Pick<StoreView, 'refresh' | 'hashSlot' | 'sessions'>;
   config: Pick<Config, 'minPasswordLength'> & KeyLifecycleConfig;
   authenticate: RequestHandler;
   log: Pick<Logger, 'info' | 'warn'>;
@@ -121,6 +121,44 @@ export function createAdminRouter(deps: AdminDeps): Router {
     if (request.revokeCurrent) log.warn({ actor: actor(req), action: 'key.rotate', target: change.active.kid }, emergencyWarning(config.consumerCacheMaxSeconds));
     else log.info({ actor: actor(req), action: 'key.rotate', target: change.active.kid }, 'signing key rotated');
     res.status(201).json(keyChangeInfo(change));
+  });
+
+  const publicSession = (s: SessionRecord) => ({
+    handle: s.handle,
+    user: s.user,
+    createdAt: new Date(s.createdAt).toISOString(),
+    lastSeenAt: new Date(s.lastSeenAt).toISOString(),
+    expiresAt: new Date(Math.min(s.expiresAt, s.idleExpiresAt)).toISOString(),
+    idleExpiresAt: new Date(s.idleExpiresAt).toISOString(),
+    absoluteExpiresAt: new Date(s.expiresAt).toISOString(),
+    clientAddress: s.clientAddress,
+    userAgent: s.userAgent,
+  });
+
+  /** Ends sessions for an administrator, audits each, and lets this server see it before answering. */
+  const endSessions = async (req: Request, selector: SessionSelector) => {
+    const ended = await view.sessions.end(selector, { actor: admin(req) });
+    for (const session of ended) audit.record({ actor: actor(req), action: 'session.revoke', target: session.handle, details: { user: session.user } });
+    await view.refresh();
+    return ended;
+  };
+
+  router.get('/sessions', async (req, res) => {
+    const user = typeof req.query['user'] === 'string' ? req.query['user'] : undefined;
+    res.json((await view.sessions.list(user === undefined ? {} : { user })).map(publicSession));
+  });
+
+  router.delete('/sessions/:handle', async (req, res) => {
+    const ended = await endSessions(req, { handle: req.params['handle'] ?? '' });
+    if (ended.length === 0) throw new NotFoundError(`no session ${JSON.stringify(req.params['handle'])}`);
+    log.info({ actor: actor(req), action: 'session.revoke', target: req.params['handle'] }, 'session ended');
+    res.status(204).end();
+  });
+
+  router.delete('/users/:name/sessions', async (req, res) => {
+    const ended = await endSessions(req, { user: req.params['name'] ?? '' });
+    log.info({ actor: actor(req), action: 'session.revoke', user: req.params['name'], count: ended.length }, 'sessions ended');
+    res.json({ ended: ended.length });
   });
 
   return router;

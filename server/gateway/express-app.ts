@@ -10,6 +10,7 @@ import type { AuditLog } from '../audit.js';
 import type { SelfAddress } from '../proxy/index.js';
 import type { IdentityPipelines } from './identity-pipelines.js';
 import { sendError } from '../send-error.js';
+import { cookieName, createLoginRouter } from '../sessions/index.js';
 import type { StoreView } from './store-view.js';
 import type { Store } from '../store/index.js';
 import type { KeyLifecycleConfig } from '../tokens/index.js';
@@ -17,7 +18,9 @@ import type { KeyLifecycleConfig } from '../tokens/index.js';
 export interface AppDeps {
   audit: AuditLog;
   self: () => SelfAddress;
-  config: Pick<Config, 'minPasswordLength' | 'jwksMaxAgeSeconds'> & KeyLifecycleConfig;
+  config: Pick<Config, 'minPasswordLength' | 'jwksMaxAgeSeconds' | 'cookieSecure' | 'allowedOrigins'> & KeyLifecycleConfig;
+  /** This gateway's origin as a browser sees it (the cross-site checks compare with it). */
+  originOf: (req: Request) => string;
   store: Store;
   view: StoreView;
   identities: IdentityPipelines;
@@ -42,6 +45,12 @@ export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  // Every answer the gateway itself makes: no MIME sniffing; no caching of identity or admin data.
+  app.use((req, res, next) => {
+    res.set('x-content-type-options', 'nosniff');
+    if (/^\/(admin|api|login|logout)(\/|$|\?)/.test(req.url)) res.set('cache-control', 'no-store');
+    next();
+  });
 
   const { identities } = deps;
   const authenticate = createPassportAuthenticator(identities.trust);
@@ -60,8 +69,20 @@ export function createApp(deps: AppDeps): Express {
     res.type('application/json').send(keys.jwksJson);
   });
 
+  app.use(createLoginRouter({
+    sessions: view.sessions,
+    source: identities.session,
+    passwords: view.passwords,
+    trust: identities.trust,
+    cookie: { name: cookieName(config.cookieSecure), secure: config.cookieSecure },
+    originOf: deps.originOf,
+    allowedOrigins: config.allowedOrigins,
+    audit: deps.audit,
+    refresh: () => view.refresh(),
+    log,
+  }));
   app.use('/admin', createAdminRouter({ ...deps, authenticate: authenticate(identities.admin) }));
-  app.use('/api', createApiRouter({ authenticate: authenticate(identities.api) }));
+  app.use('/api', createApiRouter({ authenticate: authenticate(identities.api), originOf: deps.originOf, allowedOrigins: config.allowedOrigins }));
 
   app.use((_req, _res, next) => next(new NotFoundError('not found')));
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => sendError(res, err, 'json', log));

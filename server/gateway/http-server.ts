@@ -15,9 +15,11 @@ import type { IdentityPipelines } from './identity-pipelines.js';
 import type { StoreView } from './store-view.js';
 
 export interface HttpServerDeps {
-  config: Pick<Config, 'insecure' | 'upstreamTimeoutMs' | 'trustProxy' | 'publicUrl' | 'maxBodyBytes' | 'maxHeaderSize' | 'tunnelIdleTimeoutMs' | 'maxTunnels' | 'maxTunnelsPerClient'>;
+  config: Pick<Config, 'insecure' | 'upstreamTimeoutMs' | 'trustProxy' | 'publicUrl' | 'maxBodyBytes' | 'maxHeaderSize' | 'tunnelIdleTimeoutMs' | 'maxTunnels' | 'maxTunnelsPerClient' | 'requireLogin' | 'allowedOrigins'>;
   view: StoreView;
   identities: IdentityPipelines;
+  /** This gateway's origin as a browser sees it. */
+  originOf: (req: IncomingMessage) => string;
   app: Express;
   log: Logger;
   /** This deployment's Via pseudonym (loop detection). */
@@ -33,7 +35,7 @@ export interface GatewayHttpServer {
 
 export function createHttpServer(deps: HttpServerDeps): GatewayHttpServer {
   const { config, view, app, log, viaName } = deps;
-  const proxy = createProxyHandler({ config, state: view, identities: deps.identities.proxy, trust: deps.identities.trust, log, viaName });
+  const proxy = createProxyHandler({ config, state: view, identities: deps.identities.proxy, trust: deps.identities.trust, originOf: deps.originOf, log, viaName });
   const upgradedSockets = new Set<Duplex>();
 
   // Check header/idle deadlines every second (Node's default is 30 s, too coarse for slow-loris).

@@ -1,4 +1,5 @@
 /** Starting and stopping a whole gateway: store, view, Express app, node:http server. */
+import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './express-app.js';
 import { prepareBootstrap } from './bootstrap.js';
@@ -6,7 +7,7 @@ import { isLoopbackHost, type Config } from '../config.js';
 import { openAuditLog } from '../audit.js';
 import { createHttpServer } from './http-server.js';
 import { createIdentityPipelines } from './identity-pipelines.js';
-import { viaName } from '../proxy/index.js';
+import { forwardedOf, viaName } from '../proxy/index.js';
 import type { Logger } from '../log.js';
 import { StoreView } from './store-view.js';
 import { openStore } from '../store/index.js';
@@ -30,8 +31,12 @@ export async function startGateway(config: Config, log: Logger): Promise<Running
     const view = new StoreView({ store, config, log, audit });
     let listeningPort = config.port;
     const identities = createIdentityPipelines(config, view);
-    const app = createApp({ config, store, view, identities, log, audit, self: () => ({ port: listeningPort, host: config.host, names: [] }) });
-    const { server, proxy, closeUpgrades } = createHttpServer({ config, view, identities, app, log, viaName: viaName(await store.deploymentId()) });
+    const originOf = (req: IncomingMessage) => {
+      const { proto, host } = forwardedOf(req, config.trustProxy, config.publicUrl);
+      return `${proto}://${host}`;
+    };
+    const app = createApp({ config, store, view, identities, log, audit, originOf, self: () => ({ port: listeningPort, host: config.host, names: [] }) });
+    const { server, proxy, closeUpgrades } = createHttpServer({ config, view, identities, originOf, app, log, viaName: viaName(await store.deploymentId()) });
     server.headersTimeout = config.headersTimeoutMs;
     // Streaming uploads may legitimately take long: no whole-request deadline, but idle sockets are cut.
     server.requestTimeout = 0;
@@ -50,6 +55,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Running
     // synchronous underneath (promises only), so the event loop accepts no connection meanwhile.
     // A networked store would let one in, to find the empty initial view (no target: 501).
     await bootstrap.apply();
+    if (await view.sessions.ensureSecret()) log.info('generated the first session secret');
     await view.refresh();
     view.start();
     if (config.insecure) {

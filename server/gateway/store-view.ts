@@ -10,12 +10,13 @@ import type { Config } from '../config.js';
 import { HASH_CONCURRENCY, HashQueue, LoginThrottle, PasswordVerifier, UserDirectory, type HashSlot } from '../identity/index.js';
 import type { Logger } from '../log.js';
 import { parseTargetUrl, type TargetUrl } from '../proxy/index.js';
+import { SessionManager } from '../sessions/index.js';
 import type { Store } from '../store/index.js';
 import { applyDueKeyChanges, keyChangeAudit, keyLifecycleOf, KeySet, nextKeyChange, TokenMinter, type KeyLifecycle, type KeyLifecycleConfig } from '../tokens/index.js';
 
 export interface StoreViewOptions {
   store: Store;
-  config: Pick<Config, 'issuer' | 'audience' | 'tokenTtlSeconds' | 'pollIntervalMs' | 'maxLoginFailures' | 'clockSkewSeconds' | 'loginMaxWaitMs' | 'ipv6PrefixBits'> & KeyLifecycleConfig;
+  config: Pick<Config, 'issuer' | 'audience' | 'tokenTtlSeconds' | 'pollIntervalMs' | 'maxLoginFailures' | 'clockSkewSeconds' | 'loginMaxWaitMs' | 'ipv6PrefixBits' | 'sessionIdleTimeoutSeconds' | 'sessionMaxAgeSeconds'> & KeyLifecycleConfig;
   log: Pick<Logger, 'info' | 'warn' | 'error'>;
   /** Where a scheduled rotation is recorded (actor `scheduler`). */
   audit: AuditLog;
@@ -33,6 +34,8 @@ export class StoreView {
   readonly throttle: LoginThrottle;
   /** Users as sessions and tokens sent back need them: existence and current roles. */
   readonly users: UserDirectory;
+  /** Browser sessions and the secrets that sign their cookies. */
+  readonly sessions: SessionManager;
   /** Every password hash of this server waits here: logins, and new passwords set through the admin API. */
   readonly hashes: HashQueue;
   readonly #store: Store;
@@ -70,6 +73,13 @@ export class StoreView {
     this.hashes = new HashQueue({ concurrency: HASH_CONCURRENCY, maxWaitMs: options.config.loginMaxWaitMs });
     this.passwords = new PasswordVerifier({ store: options.store, now: this.#now, throttle: this.throttle, hashes: this.hashes });
     this.users = new UserDirectory({ store: options.store, now: this.#now });
+    this.sessions = new SessionManager({
+      store: options.store,
+      now: this.#now,
+      idleTimeoutMs: options.config.sessionIdleTimeoutSeconds * 1000,
+      maxAgeMs: options.config.sessionMaxAgeSeconds * 1000,
+      onError: (err) => this.#log.warn({ err: (err as Error).message }, 'session write failed'),
+    });
   }
 
   /** A place in this server's hash queue, for a hash that is not a login (e.g. a new password). */
@@ -132,6 +142,8 @@ export class StoreView {
       this.keys = keys;
       this.minter.setKey(keys.active);
     }
+    // A secret another process added (sessions rotate-secret) verifies here from now on.
+    await this.sessions.loadSecrets();
     if (seen !== -1) await this.#forgetChangedUsers(seen);
   }
 
@@ -146,11 +158,15 @@ export class StoreView {
     if (changed === null) {
       this.passwords.invalidate();
       this.users.invalidate();
+      this.sessions.invalidate(null);
       this.throttle.clear();
-    } else if (changed.users.length > 0) {
-      this.passwords.invalidate(changed.users);
-      this.users.invalidate(changed.users);
-      this.throttle.forget(changed.users);
+    } else {
+      if (changed.users.length > 0) {
+        this.passwords.invalidate(changed.users);
+        this.users.invalidate(changed.users);
+        this.throttle.forget(changed.users);
+      }
+      if (changed.sessions.length + changed.users.length > 0) this.sessions.invalidate(changed.sessions, changed.users);
     }
     if (changed === null || changed.users.length > 0) for (const listener of this.#userListeners) listener(changed?.users ?? null);
   }

@@ -143,6 +143,13 @@ export class PasswordVerifier {
   async verify(authorization: string, clientAddress = ''): Promise<Identity | null> {
     const credentials = parseBasicAuthorization(authorization);
     if (!credentials) throw new UnauthorizedError('malformed basic credentials');
+    return this.verifyCredentials(credentials, clientAddress);
+  }
+
+  /** `verify` for credentials that came another way (the login form): the same cache, throttle, queue and timing. */
+  async verifyCredentials(credentials: BasicCredentials, clientAddress = ''): Promise<Identity | null> {
+    // A name no user can have still costs a full (failed, counted) check: the same time and throttle as any wrong name.
+    if (credentials.name === '' || credentials.name.length > MAX_NAME || credentials.name.includes(':')) credentials = { name: '\0', password: credentials.password };
     const key = this.#keyOf(credentials);
     const hit = this.#lookup(key);
     if (hit) return hit;

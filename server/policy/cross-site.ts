@@ -7,6 +7,7 @@
  * by the cookie must come from this gateway's own origin, or from one of `--allowed-origins`.
  */
 import type { IncomingHttpHeaders } from 'node:http';
+import type { Identity } from '../identity/index.js';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -28,4 +29,12 @@ export function isCrossSite(headers: IncomingHttpHeaders, ownOrigin: string, all
   }
   const site = headers['sec-fetch-site'];
   return site === 'cross-site' || site === 'same-site';
+}
+
+/**
+ * True when a request must be refused as cross-site: an unsafe method, authenticated by the
+ * session cookie, from another site. (Basic and Bearer are not sent by a browser on its own.)
+ */
+export function isCrossSiteCookieRequest(method: string | undefined, headers: IncomingHttpHeaders, identity: Pick<Identity, 'via'>, ownOrigin: string, allowedOrigins: ReadonlySet<string>): boolean {
+  return identity.via === 'session' && isUnsafeMethod(method) && isCrossSite(headers, ownOrigin, allowedOrigins);
 }

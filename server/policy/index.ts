@@ -1,2 +1,2 @@
 export { requireRole } from './require-role.js';
-export { isCrossSite, isUnsafeMethod } from './cross-site.js';
+export { isCrossSite, isCrossSiteCookieRequest, isUnsafeMethod } from './cross-site.js';

@@ -4,6 +4,7 @@
  * itself. Towards the client: the upstream's headers minus hop-by-hop headers.
  */
 import type { IncomingHttpHeaders } from 'node:http';
+import { withoutGatewayCookies } from '../sessions/index.js';
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 
@@ -48,6 +49,12 @@ export function upstreamRequestHeaders(rawHeaders: readonly string[], connection
     if (HOP_BY_HOP.has(lower) || GATEWAY_OWNED.has(lower) || lower.startsWith('x-forwarded') || lower.includes('_')) continue;
     if (listed?.has(lower)) continue;
     if (options.upgrade && BODY_FRAMING.has(lower)) continue;
+    if (lower === 'cookie') {
+      // The gateway's own session cookie is for the gateway: the client's other cookies pass as they came.
+      const kept = withoutGatewayCookies(rawHeaders[i + 1]!);
+      if (kept !== null) out.push(name, kept);
+      continue;
+    }
     out.push(name, rawHeaders[i + 1]!);
   }
   if (options.upgrade) out.push('connection', 'Upgrade', 'upgrade', 'websocket');

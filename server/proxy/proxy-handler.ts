@@ -7,7 +7,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Config } from '../config.js';
-import { BusyError, LoopDetectedError, MethodNotAllowedError, NotFoundError, ProxyDisabledError } from '../errors.js';
+import { BusyError, CrossSiteRequestError, LoginRequiredRedirect, LoopDetectedError, MethodNotAllowedError, NotFoundError, ProxyDisabledError, UnauthorizedError } from '../errors.js';
+import { isCrossSite, isCrossSiteCookieRequest } from '../policy/index.js';
 import { identityRequestOf, type Identity, type IdentityPipeline, type LoginThrottle, type RequestTrust } from '../identity/index.js';
 import type { Logger } from '../log.js';
 import { sendError } from '../send-error.js';
@@ -34,7 +35,9 @@ export interface ProxyState {
 }
 
 export interface ProxyHandlerDeps {
-  config: Pick<Config, 'upstreamTimeoutMs' | 'trustProxy' | 'publicUrl' | 'maxBodyBytes' | 'tunnelIdleTimeoutMs' | 'maxTunnels' | 'maxTunnelsPerClient'>;
+  config: Pick<Config, 'upstreamTimeoutMs' | 'trustProxy' | 'publicUrl' | 'maxBodyBytes' | 'tunnelIdleTimeoutMs' | 'maxTunnels' | 'maxTunnelsPerClient' | 'requireLogin' | 'allowedOrigins'>;
+  /** This gateway's origin as a browser sees it (the cross-site check compares with it). */
+  originOf: (req: IncomingMessage) => string;
   state: ProxyState;
   /** Who is calling (identity/pipeline.ts), and how to read the client's address. */
   identities: IdentityPipeline;
@@ -114,6 +117,7 @@ export function createProxyHandler(deps: ProxyHandlerDeps): ProxyHandler {
     if (hasLooped(incomingVia, viaName)) throw new LoopDetectedError('this request already went through this gateway: the proxy target points back at it');
     const identity = slow?.identity ?? identities.known(identityRequestOf(req, trust));
     if (identity === undefined) return undefined;
+    checkPolicy(req, identity);
     const token = slow?.token ?? state.minter.peek(identity);
     if (token === undefined) return undefined;
     const path = upstreamPath(target, req.url!);
@@ -126,6 +130,22 @@ export function createProxyHandler(deps: ProxyHandlerDeps): ProxyHandler {
       via: incomingVia === undefined ? ownVia : `${Array.isArray(incomingVia) ? incomingVia.join(', ') : incomingVia}, ${ownVia}`,
     };
     return { target, path, own, identity };
+  }
+
+  /**
+   * What /proxy asks of an identity before forwarding it: a session cookie from another site may
+   * not drive an unsafe method (nor open a WebSocket); with --require-login, nobody is anonymous.
+   */
+  function checkPolicy(req: IncomingMessage, identity: Identity): void {
+    const upgrade = req.headers.upgrade !== undefined;
+    if (identity.via === 'session' && (upgrade ? isCrossSite(req.headers, deps.originOf(req), config.allowedOrigins) : isCrossSiteCookieRequest(req.method, req.headers, identity, deps.originOf(req), config.allowedOrigins))) {
+      throw new CrossSiteRequestError('a cookie-authenticated request from another site is refused');
+    }
+    if (config.requireLogin && identity.via === 'anonymous') {
+      const wantsPage = (req.method === 'GET' || req.method === 'HEAD') && !upgrade && /\btext\/html\b/i.test(String(req.headers.accept ?? ''));
+      if (wantsPage) throw new LoginRequiredRedirect(`/login?next=${encodeURIComponent(req.url ?? '/proxy')}`);
+      throw new UnauthorizedError('log in first');
+    }
   }
 
   function forward(req: IncomingMessage, res: ServerResponse, { target, path, own }: Prepared): Promise<void> {

@@ -56,3 +56,25 @@ ${error}<form method="post" action="/login">
 </html>
 `;
 }
+
+/** The page behind a "log out" link: one button that posts the logout (a GET never ends a session: links and prefetches must not). */
+export function logoutPage(): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Log out · jwtgate</title>
+<link rel="stylesheet" href="${LOGIN_STYLESHEET_PATH}">
+</head>
+<body>
+<main>
+<h1>Log out</h1>
+<form method="post" action="/logout">
+<button type="submit">Log out</button>
+</form>
+</main>
+</body>
+</html>
+`;
+}

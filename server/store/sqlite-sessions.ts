@@ -1,7 +1,7 @@
 /** The SQLite store's browser sessions and session secrets (see Store in types.ts). */
 import type Database from 'better-sqlite3';
 import type { Changed } from './sqlite.js';
-import type { SessionRecord, SessionSecretRecord, SessionSelector, Store } from './types.js';
+import type { AdminActor, SessionRecord, SessionSecretRecord, SessionSelector, Store } from './types.js';
 
 interface SessionRow {
   id_hash: string;
@@ -37,6 +37,7 @@ const toSession = (r: SessionRow): SessionRecord => ({
 const toSecret = (r: SecretRow): SessionSecretRecord => ({ id: r.id, secret: r.secret, createdAt: r.created_at, retiresAt: r.retires_at });
 
 type Write = <T>(fn: (changed: Changed) => T) => T;
+type CheckActor = (actor: AdminActor | undefined) => void;
 
 export type SessionMethods = Pick<
   Store,
@@ -46,7 +47,7 @@ export type SessionMethods = Pick<
   endSessionsOf(user: string, changed: Changed): void;
 };
 
-export function sqliteSessions(db: Database.Database, write: Write): SessionMethods {
+export function sqliteSessions(db: Database.Database, write: Write, checkActor: CheckActor): SessionMethods {
   const q = {
     insert: db.prepare(
       `INSERT INTO sessions (id_hash, handle, user, created_at, last_seen_at, idle_expires_at, expires_at, client_address, user_agent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -89,8 +90,9 @@ export function sqliteSessions(db: Database.Database, write: Write): SessionMeth
       const rows = filter.user === undefined ? q.listAll.all(now, now) : q.listOf.all(filter.user, now, now);
       return rows.map(toSession);
     },
-    async deleteSessions(selector: SessionSelector) {
+    async deleteSessions(selector: SessionSelector, options = {}) {
       return write((changed) => {
+        checkActor(options.actor);
         const rows = 'user' in selector ? q.byUser.all(selector.user) : [('handle' in selector ? q.byHandle.get(selector.handle) : q.get.get(selector.idHash))].filter((r): r is SessionRow => r !== undefined);
         for (const row of rows) {
           q.delete.run(row.id_hash);

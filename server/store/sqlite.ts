@@ -204,7 +204,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     db.pragma('wal_checkpoint(TRUNCATE)');
   }
 
-  const sessions = sqliteSessions(db, write);
+  const sessions = sqliteSessions(db, write, checkActor);
   const { endSessionsOf: _endSessionsOf, ...sessionMethods } = sessions;
 
   let closed = false;

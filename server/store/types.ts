@@ -184,8 +184,8 @@ export interface Store {
   touchSession(idHash: string, lastSeenAt: number, idleExpiresAt: number): Promise<void>;
   /** Sessions not expired at `now`, newest first; of one user when `user` is given. */
   listSessions(now: number, filter?: { user?: string }): Promise<SessionRecord[]>;
-  /** Ends the sessions selected (by handle, by id hash, or all of a user's); returns them. */
-  deleteSessions(selector: SessionSelector): Promise<SessionRecord[]>;
+  /** Ends the sessions selected (by handle, by id hash, or all of a user's); returns them. An `actor` is checked first, in the same transaction. */
+  deleteSessions(selector: SessionSelector, options?: { actor?: AdminActor }): Promise<SessionRecord[]>;
   /** Removes sessions expired at `now` (housekeeping; no revision move). */
   pruneSessions(now: number): Promise<number>;
   /** The session secrets, newest first (retired ones are gone). */

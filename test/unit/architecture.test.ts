@@ -75,7 +75,7 @@ it('data flows one way: the layers below never import the layers above', () => {
     store: [],
     tokens: ['store'],
     identity: ['store', 'tokens'],
-    sessions: ['store', 'identity'],
+    sessions: ['store', 'identity', 'policy'],
     policy: ['identity'],
     users: ['store', 'identity'],
     proxy: ['identity', 'sessions', 'tokens', 'policy'],

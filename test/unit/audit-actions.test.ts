@@ -21,7 +21,7 @@ it('every action literal passed to the audit log in server/ is one of AUDIT_ACTI
     const text = fs.readFileSync(path.join(ROOT, 'server', file), 'utf8');
     // audit.record({ ... action: ... }) and auditCli(config, { action: ... }), also through a const.
     if (!/audit\.record\(|auditCli\(/.test(text)) continue;
-    for (const m of text.matchAll(/'((?:proxy|user|key|token|store)\.[a-z]+)'/g)) written.add(m[1]!);
+    for (const m of text.matchAll(/'((?:proxy|user|key|token|store|session|sessionsecret)\.[a-z]+)'/g)) written.add(m[1]!);
   }
   assert.ok(written.has('token.mint') && written.has('proxy.disable'), [...written].join(', '));
   for (const action of written) assert.ok((AUDIT_ACTIONS as readonly string[]).includes(action), action);

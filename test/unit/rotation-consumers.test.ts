@@ -11,6 +11,7 @@ import { describe, it } from 'node:test';
 import type { JSONWebKeySet } from 'jose';
 import { openAuditLog } from '../../server/audit.js';
 import { createLogger } from '../../server/log.js';
+import { loadConfig } from '../../server/config.js';
 import { StoreView } from '../../server/gateway/store-view.js';
 import { openStore } from '../../server/store/index.js';
 import { ensureSigningKeys, keyLifecycleOf, revokeSigningKeys } from '../../server/tokens/index.js';
@@ -27,7 +28,7 @@ async function setup(rotateEverySeconds: number | null) {
   const now = () => clock.t;
   const dir = tempDir();
   const store = openStore({ dataDir: dir });
-  const config = { issuer: 'jwtgate', audience: null, tokenTtlSeconds: 300, pollIntervalMs: 1000, maxLoginFailures: 10, loginMaxWaitMs: 5000, ipv6PrefixBits: 64, clockSkewSeconds: 30, consumerCacheMaxSeconds: 3600, rotateEverySeconds, keyEncryptionKey: null };
+  const config = { ...loadConfig({}, {}), consumerCacheMaxSeconds: 3600, rotateEverySeconds, keyEncryptionKey: null };
   const auditFile = path.join(dir, 'audit.log');
   await ensureSigningKeys(keyLifecycleOf(store, config, now));
   const view = new StoreView({ store, config, log: createLogger('silent'), audit: openAuditLog(auditFile, now), now });

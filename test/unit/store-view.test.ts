@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
+import { loadConfig } from '../../server/config.js';
 import { StoreView } from '../../server/gateway/store-view.js';
 import { openStore } from '../../server/store/index.js';
 import { hashPassword } from '../../server/identity/index.js';
 import { tempDir } from '../helpers/process.js';
 
-const config = { issuer: 'jwtgate', audience: null, tokenTtlSeconds: 300, pollIntervalMs: 1000, keyEncryptionKey: null, maxLoginFailures: 10, loginMaxWaitMs: 5000, ipv6PrefixBits: 64, clockSkewSeconds: 30, consumerCacheMaxSeconds: 3600, rotateEverySeconds: null };
+const config = loadConfig({}, {});
 const audit = { record() {} };
 const silent = { info() {}, warn() {}, error() {} };
 const header = (s: string) => `Basic ${Buffer.from(s).toString('base64')}`;

@@ -1,0 +1,323 @@
+/** Browser sessions over real HTTP: the login page, the cookie, its life cycle, and what /proxy makes of it. */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { decodeJwt } from 'jose';
+import { adminJson, basicAuth, startGateway, type TestGateway } from '../helpers/gateway.js';
+import { runCli } from '../helpers/process.js';
+import { startRecorder, type Recorder } from '../helpers/recorder.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Posts the login form; returns the answer (redirects not followed) and the session cookie it set, if any. */
+async function login(gateway: TestGateway, username: string, password: string, options: { next?: string; cookie?: string; headers?: Record<string, string> } = {}) {
+  const body = new URLSearchParams({ username, password, ...(options.next !== undefined ? { next: options.next } : {}) });
+  const res = await fetch(`${gateway.url}/login`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...(options.cookie ? { cookie: options.cookie } : {}), ...options.headers },
+    body,
+  });
+  const setCookie = res.headers.get('set-cookie') ?? '';
+  const pair = setCookie.split(';')[0]!;
+  return { res, setCookie, cookie: pair.includes('=') && !pair.endsWith('=') ? pair : undefined, text: await res.text() };
+}
+
+const tokenOf = (upstream: Recorder) => decodeJwt(String(upstream.requests.at(-1)!.headers.authorization).slice(7));
+
+describe('sessions: the login page', () => {
+  let gateway: TestGateway;
+  before(async () => {
+    gateway = await startGateway();
+    await adminJson(gateway, 'PUT', '/admin/users/alice', { password: 'alice-password-1', roles: ['ROLE_USER'] });
+  });
+  after(async () => {
+    await gateway?.stop();
+  });
+
+  it('GET /login: a form, no script, a CSP, no framing, no caching, no sniffing', async () => {
+    const res = await fetch(`${gateway.url}/login?next=/proxy/reports`);
+    assert.equal(res.status, 200);
+    const html = await res.text();
+    assert.match(res.headers.get('content-type')!, /^text\/html/);
+    assert.match(res.headers.get('content-security-policy')!, /default-src 'none'/);
+    assert.doesNotMatch(res.headers.get('content-security-policy')!, /unsafe-inline/);
+    assert.match(res.headers.get('content-security-policy')!, /frame-ancestors 'none'/);
+    assert.equal(res.headers.get('x-frame-options'), 'DENY');
+    assert.equal(res.headers.get('cache-control'), 'no-store');
+    assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
+    assert.doesNotMatch(html, /<script|onclick=|onload=|style=/i, 'nothing inline');
+    assert.match(html, /<form method="post" action="\/login">/);
+    assert.match(html, /name="next" value="\/proxy\/reports"/);
+    const css = await fetch(`${gateway.url}/login/style.css`);
+    assert.equal(css.status, 200);
+    assert.match(css.headers.get('content-type')!, /text\/css/);
+  });
+
+  it('a successful login sets the cookie (HttpOnly, SameSite=Lax, Path=/, not Secure over http) and redirects to next', async () => {
+    const { res, setCookie, cookie } = await login(gateway, 'alice', 'alice-password-1', { next: '/proxy/x?y=1#frag' });
+    assert.equal(res.status, 303);
+    assert.equal(res.headers.get('location'), '/proxy/x?y=1#frag');
+    assert.match(setCookie, /^jwtgate_session=[\w-]+\.[\w-]{43}\.[\w-]{43}; Path=\/; HttpOnly; SameSite=Lax; Max-Age=86400$/);
+    assert.ok(cookie);
+    const me = await fetch(`${gateway.url}/api/session`, { headers: { cookie: cookie! } });
+    assert.equal(me.status, 200);
+    const body = (await me.json()) as { name: string; via: string; session: { handle: string; expiresAt: string } };
+    assert.equal(body.name, 'alice');
+    assert.equal(body.via, 'session');
+    assert.match(body.session.handle, /^[\w-]{12}$/);
+    assert.ok(Date.parse(body.session.expiresAt) > Date.now());
+  });
+
+  it('a failed login shows the form again with one generic message (unknown user and wrong password alike)', async () => {
+    const wrong = await login(gateway, 'alice', 'wrong-password', { next: '/proxy/x' });
+    const unknown = await login(gateway, 'nobody', 'whatever-pass', { next: '/proxy/x' });
+    for (const answer of [wrong, unknown]) {
+      assert.equal(answer.res.status, 401);
+      assert.equal(answer.cookie, undefined);
+      assert.match(answer.text, /Invalid user name or password\./);
+      assert.match(answer.text, /name="next" value="\/proxy\/x"/);
+      assert.equal(answer.res.headers.get('www-authenticate'), null, 'no browser password prompt');
+    }
+    assert.doesNotMatch(wrong.text, /wrong-password/, 'the password is never echoed');
+  });
+
+  for (const next of ['//evil.example', '/\\evil.example', 'https://evil.example', 'http://evil.example/x', '%2F%2Fevil.example', '/%2F%2Fevil.example', '/\t/evil.example', 'javascript:alert(1)', '///evil.example', '\\\\evil.example', ' /x', '/x\r\nLocation: //evil']) {
+    it(`never redirects off the gateway: next=${JSON.stringify(next)}`, async () => {
+      const { res } = await login(gateway, 'alice', 'alice-password-1', { next });
+      assert.equal(res.status, 303);
+      const location = res.headers.get('location')!;
+      const resolved = new URL(location, 'http://gateway.test');
+      assert.equal(resolved.origin, 'http://gateway.test', `${next} -> ${location}`);
+      assert.ok(location.startsWith('/') && !location.startsWith('//') && !location.startsWith('/\\'), location);
+    });
+  }
+
+  it('a new login never reuses a session id the client brought (no fixation)', async () => {
+    const planted = (await login(gateway, 'alice', 'alice-password-1')).cookie!;
+    const again = await login(gateway, 'alice', 'alice-password-1', { cookie: planted });
+    assert.ok(again.cookie && again.cookie !== planted);
+    const forged = 'jwtgate_session=aaaaaaaa.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA.BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB';
+    const third = await login(gateway, 'alice', 'alice-password-1', { cookie: forged });
+    assert.ok(third.cookie && third.cookie !== forged && third.cookie !== again.cookie);
+  });
+
+  it('the login form shares the throttle of Basic logins (429), and the login page refuses a cross-site post (403)', async () => {
+    const throttled = await startGateway({ args: ['--max-login-failures', '2'] });
+    try {
+      for (let i = 0; i < 2; i++) assert.equal((await login(throttled, 'admin', `wrong-${i}`)).res.status, 401);
+      const blocked = await login(throttled, 'admin', 'another-wrong');
+      assert.equal(blocked.res.status, 429);
+      assert.ok(Number(blocked.res.headers.get('retry-after')) > 0);
+      assert.equal((await fetch(`${throttled.url}/api/whoami`, { headers: { authorization: basicAuth('admin', 'wrong') } })).status, 429, 'the same throttle');
+    } finally {
+      await throttled.stop();
+    }
+    const cross = await login(gateway, 'alice', 'alice-password-1', { headers: { origin: 'https://evil.example' } });
+    assert.equal(cross.res.status, 403);
+    assert.equal(cross.cookie, undefined);
+    assert.equal((await login(gateway, 'alice', 'alice-password-1', { headers: { 'sec-fetch-site': 'cross-site' } })).res.status, 403);
+    assert.equal((await login(gateway, 'alice', 'alice-password-1', { headers: { origin: gateway.url } })).res.status, 303, 'its own origin');
+    const form = await fetch(`${gateway.url}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    assert.equal(form.status, 415);
+  });
+});
+
+describe('sessions: /proxy and /api with the cookie', () => {
+  let gateway: TestGateway;
+  let upstream: Recorder;
+  before(async () => {
+    gateway = await startGateway({ args: ['--allowed-origins', 'https://app.example.com'] });
+    upstream = await startRecorder();
+    await adminJson(gateway, 'PUT', '/admin/proxy', { url: upstream.url });
+    await adminJson(gateway, 'PUT', '/admin/users/bob', { password: 'bob-password-12', roles: ['ROLE_USER'] });
+  });
+  after(async () => {
+    await upstream?.close();
+    await gateway?.stop();
+  });
+
+  const proxied = (cookie: string, init: RequestInit = {}) => fetch(`${gateway.url}/proxy/x`, { ...init, headers: { cookie, ...(init.headers as Record<string, string>) } });
+
+  it('forwards the session\'s user with the CURRENT roles; the gateway\'s cookie never reaches the upstream, the others pass unchanged', async () => {
+    const { cookie } = await login(gateway, 'bob', 'bob-password-12');
+    const res = await proxied(`theme=dark; ${cookie!}; lang=en`);
+    assert.equal(res.status, 200);
+    assert.equal(tokenOf(upstream).sub, 'bob');
+    assert.deepEqual(tokenOf(upstream).authorities, ['ROLE_USER']);
+    assert.equal(upstream.requests.at(-1)!.headers.cookie, 'theme=dark; lang=en');
+    await proxied(cookie!);
+    assert.equal(upstream.requests.at(-1)!.headers.cookie, undefined, 'no Cookie header left at all');
+    assert.equal((await adminJson(gateway, 'PUT', '/admin/users/bob', { roles: ['ROLE_USER', 'ROLE_EDITOR'] })).status, 200);
+    assert.equal((await proxied(cookie!)).status, 200);
+    assert.deepEqual(tokenOf(upstream).authorities, ['ROLE_EDITOR', 'ROLE_USER'], 'a role change shows on the very next request');
+    const api = await fetch(`${gateway.url}/api/whoami`, { headers: { cookie: cookie! } });
+    assert.deepEqual(await api.json(), { name: 'bob', roles: ['ROLE_EDITOR', 'ROLE_USER'] });
+  });
+
+  it('the Authorization header comes first; a tampered, unsigned or ambiguous cookie is a 401 that clears it, never anonymous', async () => {
+    const { cookie } = await login(gateway, 'bob', 'bob-password-12');
+    assert.equal((await proxied(cookie!, { headers: { authorization: gateway.adminAuth } })).status, 200);
+    assert.equal(tokenOf(upstream).sub, 'admin');
+    const [name, value] = cookie!.split('=') as [string, string];
+    const flipped = value.slice(0, -1) + (value.endsWith('A') ? 'B' : 'A');
+    for (const bad of [`${name}=${flipped}`, `${name}=nonsense`, `${name}=${value.split('.').slice(0, 2).join('.')}`, `${cookie}; ${name}=${flipped}`]) {
+      const res = await proxied(bad);
+      assert.equal(res.status, 401, bad);
+      assert.match(res.headers.get('set-cookie') ?? '', /^jwtgate_session=; Path=\/; HttpOnly; SameSite=Lax; Max-Age=0/);
+      assert.doesNotMatch(res.headers.get('www-authenticate') ?? '', /Basic/);
+    }
+    assert.equal((await fetch(`${gateway.url}/admin/users`, { headers: { cookie: cookie! } })).status, 401, '/admin does not take the cookie');
+  });
+
+  it('logout, an administrator, a user deletion and a password change all end the session on the very next request', async () => {
+    const next = async () => (await login(gateway, 'bob', 'bob-password-12')).cookie!;
+    const a = await next();
+    const out = await fetch(`${gateway.url}/logout`, { method: 'POST', redirect: 'manual', headers: { cookie: a } });
+    assert.equal(out.status, 303);
+    assert.match(out.headers.get('set-cookie')!, /^jwtgate_session=; .*Max-Age=0/);
+    assert.equal((await proxied(a)).status, 401, 'logout');
+
+    const b = await next();
+    const handle = ((await (await fetch(`${gateway.url}/api/session`, { headers: { cookie: b } })).json()) as { session: { handle: string } }).session.handle;
+    const listed = (await adminJson(gateway, 'GET', '/admin/sessions?user=bob')).body as { handle: string; user: string }[];
+    assert.ok(listed.some((s) => s.handle === handle));
+    assert.ok(!JSON.stringify(listed).includes(b.split('=')[1]!.split('.')[1]!), 'never the id');
+    assert.equal((await adminJson(gateway, 'DELETE', `/admin/sessions/${handle}`)).status, 204);
+    assert.equal((await proxied(b)).status, 401, 'revoked by an administrator');
+    assert.equal((await adminJson(gateway, 'DELETE', `/admin/sessions/${handle}`)).status, 404);
+
+    await adminJson(gateway, 'DELETE', '/admin/users/bob/sessions');
+    const c = await next();
+    const d = await next();
+    assert.deepEqual((await adminJson(gateway, 'DELETE', '/admin/users/bob/sessions')).body, { ended: 2 });
+    assert.equal((await proxied(c)).status, 401);
+    assert.equal((await proxied(d)).status, 401);
+
+    const e = await next();
+    assert.equal((await adminJson(gateway, 'PUT', '/admin/users/bob', { password: 'bob-password-new' })).status, 200);
+    assert.equal((await proxied(e)).status, 401, 'a password change');
+    const f = (await login(gateway, 'bob', 'bob-password-new')).cookie!;
+    assert.equal((await adminJson(gateway, 'DELETE', '/admin/users/bob')).status, 204);
+    assert.equal((await proxied(f)).status, 401, 'a deleted user');
+    await adminJson(gateway, 'PUT', '/admin/users/bob', { password: 'bob-password-12', roles: ['ROLE_USER'] });
+    const audit = fs.readFileSync(`${gateway.dataDir}/audit.log`, 'utf8');
+    assert.match(audit, /"action":"session.login"/);
+    assert.match(audit, /"action":"session.logout"/);
+    assert.match(audit, /"action":"session.revoke"/);
+  });
+
+  it('refuses a cookie-authenticated unsafe request from another site (403), on /proxy and /api; allows its own origin and --allowed-origins', async () => {
+    const { cookie } = await login(gateway, 'bob', 'bob-password-12');
+    const before = upstream.requests.length;
+    for (const headers of [{ origin: 'https://evil.example' }, { origin: 'null' }, { 'sec-fetch-site': 'cross-site' }, { 'sec-fetch-site': 'same-site' }] as Record<string, string>[]) {
+      for (const method of ['POST', 'PUT', 'PATCH', 'DELETE']) assert.equal((await proxied(cookie!, { method, headers })).status, 403, `${method} ${JSON.stringify(headers)}`);
+      assert.equal((await fetch(`${gateway.url}/api/whoami`, { method: 'POST', headers: { cookie: cookie!, ...headers } })).status, 403);
+    }
+    assert.equal(upstream.requests.length, before, 'nothing reached the upstream');
+    assert.equal((await proxied(cookie!, { method: 'POST', headers: { origin: gateway.url } })).status, 200, 'its own origin');
+    assert.equal((await proxied(cookie!, { method: 'POST', headers: { origin: 'https://app.example.com' } })).status, 200, '--allowed-origins');
+    assert.equal((await proxied(cookie!, { method: 'POST', headers: { 'sec-fetch-site': 'same-origin' } })).status, 200);
+    assert.equal((await proxied(cookie!, { headers: { origin: 'https://evil.example' } })).status, 200, 'a safe method (GET) is not refused');
+    assert.equal((await fetch(`${gateway.url}/proxy/x`, { method: 'POST', headers: { authorization: gateway.adminAuth, origin: 'https://evil.example' } })).status, 200, 'Basic is not sent by a browser on its own: not refused');
+  });
+
+  it('gateway-made answers carry no-store (admin, api, login, logout) and nosniff', async () => {
+    for (const path of ['/admin/users', '/api/whoami', '/login']) {
+      const res = await fetch(`${gateway.url}${path}`, { headers: { authorization: gateway.adminAuth } });
+      assert.equal(res.headers.get('cache-control'), 'no-store', path);
+      assert.equal(res.headers.get('x-content-type-options'), 'nosniff', path);
+      assert.equal(res.headers.get('access-control-allow-origin'), null, 'no CORS');
+    }
+    assert.equal((await fetch(`${gateway.url}/healthz`)).headers.get('x-content-type-options'), 'nosniff');
+  });
+});
+
+describe('sessions: expiry, secrets, https, --require-login, CLI', () => {
+  it('ends a session after --session-idle-timeout without use, and after --session-max-age however used', async () => {
+    const gateway = await startGateway({ args: ['--session-idle-timeout', '2', '--session-max-age', '4'] });
+    try {
+      await adminJson(gateway, 'PUT', '/admin/users/cora', { password: 'cora-password-1', roles: ['ROLE_USER'] });
+      const idle = (await login(gateway, 'cora', 'cora-password-1')).cookie!;
+      const busy = (await login(gateway, 'cora', 'cora-password-1')).cookie!;
+      const who = (cookie: string) => fetch(`${gateway.url}/api/whoami`, { headers: { cookie } }).then((r) => r.status);
+      for (let t = 0; t < 6; t++) {
+        await sleep(600);
+        assert.equal(await who(busy), 200, `used every 0.6 s, at ${(t + 1) * 0.6} s`);
+      }
+      assert.equal(await who(idle), 401, 'idle for 3.6 s > 2 s');
+      await sleep(800);
+      assert.equal(await who(busy), 401, 'past the 4 s absolute limit, even though used');
+    } finally {
+      await gateway.stop();
+    }
+  });
+
+  it('a rotated session secret keeps the sessions it signed; new logins get the new one', async () => {
+    const gateway = await startGateway();
+    try {
+      await adminJson(gateway, 'PUT', '/admin/users/dan', { password: 'dan-password-12', roles: ['ROLE_USER'] });
+      const old = (await login(gateway, 'dan', 'dan-password-12')).cookie!;
+      const rotated = await runCli(['sessions', 'rotate-secret', '--data-dir', gateway.dataDir]);
+      assert.equal(rotated.code, 0, rotated.stderr);
+      const secretId = rotated.stdout.trim();
+      let fresh: string | undefined;
+      for (let i = 0; i < 20 && !fresh?.includes(`=${secretId}.`); i++) {
+        await sleep(100);
+        fresh = (await login(gateway, 'dan', 'dan-password-12')).cookie;
+      }
+      assert.ok(fresh?.startsWith(`jwtgate_session=${secretId}.`), `signed by the new secret: ${fresh}`);
+      for (const cookie of [old, fresh!]) assert.equal((await fetch(`${gateway.url}/api/whoami`, { headers: { cookie } })).status, 200);
+      const listed = await runCli(['sessions', 'list', '--user', 'dan', '--json', '--data-dir', gateway.dataDir]);
+      const sessions = JSON.parse(listed.stdout) as { handle: string; user: string }[];
+      assert.ok(sessions.length >= 2 && sessions.every((s) => s.user === 'dan'));
+      const revoked = await runCli(['sessions', 'revoke', '--user', 'dan', '--data-dir', gateway.dataDir]);
+      assert.equal(revoked.code, 0, revoked.stderr);
+      assert.match(revoked.stdout, /^ended \d+ sessions\n$/);
+      let status = 200;
+      for (let i = 0; i < 20 && status === 200; i++) {
+        await sleep(100);
+        status = (await fetch(`${gateway.url}/api/whoami`, { headers: { cookie: old } })).status;
+      }
+      assert.equal(status, 401, 'the CLI\'s revocation reaches the running server within its poll interval');
+    } finally {
+      await gateway.stop();
+    }
+  });
+
+  it('with an https public URL the cookie is __Host-jwtgate_session and Secure', async () => {
+    const gateway = await startGateway({ args: ['--public-url', 'https://gw.example.com'] });
+    try {
+      const { setCookie, cookie } = await login(gateway, 'admin', 'admin-password-for-tests', { headers: { origin: 'https://gw.example.com' } });
+      assert.match(setCookie, /^__Host-jwtgate_session=[\w.-]+; Path=\/; HttpOnly; SameSite=Lax; Max-Age=86400; Secure$/);
+      assert.equal((await fetch(`${gateway.url}/api/whoami`, { headers: { cookie: cookie! } })).status, 200);
+      assert.equal((await login(gateway, 'admin', 'admin-password-for-tests', { headers: { origin: `http://127.0.0.1:${gateway.port}` } })).res.status, 403, 'with a public URL, the own origin is the public one');
+    } finally {
+      await gateway.stop();
+    }
+    const forced = await startGateway({ args: ['--cookie-secure'] });
+    try {
+      assert.match((await login(forced, 'admin', 'admin-password-for-tests')).setCookie, /^__Host-jwtgate_session=.*; Secure$/);
+    } finally {
+      await forced.stop();
+    }
+  });
+
+  it('--require-login: a browser with no identity is sent to /login?next=…, anything else gets 401', async () => {
+    const upstream = await startRecorder();
+    const gateway = await startGateway({ args: ['--require-login'] });
+    try {
+      await adminJson(gateway, 'PUT', '/admin/proxy', { url: upstream.url });
+      const page = await fetch(`${gateway.url}/proxy/reports?year=2026`, { redirect: 'manual', headers: { accept: 'text/html,application/xhtml+xml' } });
+      assert.equal(page.status, 302);
+      assert.equal(page.headers.get('location'), '/login?next=%2Fproxy%2Freports%3Fyear%3D2026');
+      assert.equal((await fetch(`${gateway.url}/proxy/reports`, { headers: { accept: 'application/json' } })).status, 401);
+      assert.equal(upstream.requests.length, 0);
+      const { cookie } = await login(gateway, 'admin', 'admin-password-for-tests', { next: '/proxy/reports?year=2026' });
+      assert.equal((await fetch(`${gateway.url}/proxy/reports`, { headers: { cookie: cookie!, accept: 'text/html' } })).status, 200);
+    } finally {
+      await upstream.close();
+      await gateway.stop();
+    }
+  });
+});
