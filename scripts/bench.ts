@@ -33,7 +33,7 @@ import { statusKiB } from './bench/process-stats.js';
 import { essential, killAllChildren, stopAllChildren, stopChild, type Child } from './bench/processes.js';
 import { measureReadiness } from './bench/readiness.js';
 import { addRatios, describeMachine, methodNotes, printReport, runNotes } from './bench/report.js';
-import { checkTargets, configureGateway, startGateway, startUpstream } from './bench/targets.js';
+import { checkTargets, configureGateway, sessionCookie, startGateway, startUpstream } from './bench/targets.js';
 import { measureTransfers } from './bench/transfers.js';
 
 // ---------------------------------------------------------------- settings
@@ -47,6 +47,7 @@ function usage(): string {
     '                     (default 2; 1 with --quick), each slice after its own warm-up',
     '  --connections N    concurrent connections of the load generator (default 50)',
     '  --quick            smoke test: short runs, 100 users, 64 MiB transfers',
+    '  --only LIST        comma-separated scenarios to run (a,b,c,d,e,f,g and ready); the bars without data are skipped',
     '  --gateway-node-flags "FLAGS"',
     '                     extra Node flags of the gateway process (and of the readiness runs), space-separated',
     '                     (default none), e.g. --gateway-node-flags "--max-semi-space-size=4"',
@@ -76,6 +77,7 @@ function parseSettings(argv: string[]): Settings {
       rounds: { type: 'string' },
       connections: { type: 'string' },
       'gateway-node-flags': { type: 'string', default: '' },
+      only: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -93,7 +95,11 @@ function parseSettings(argv: string[]): Settings {
   if (durationS / rounds < 1) throw new UsageError(`--duration ${durationS} over --rounds ${rounds} gives slices under 1 s`);
   const connections = values.connections === undefined ? 50 : Number(values.connections);
   if (!Number.isSafeInteger(connections) || connections < 1 || connections > 1000) throw new UsageError(`--connections must be an integer between 1 and 1000, got ${JSON.stringify(values.connections)}`);
+  const known = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'ready'] as const;
+  const only = values.only === undefined ? null : new Set(values.only.split(',').map((s) => s.trim()).filter(Boolean));
+  for (const id of only ?? []) if (!(known as readonly string[]).includes(id)) throw new UsageError(`--only: unknown scenario ${JSON.stringify(id)} (one of ${known.join(', ')})`);
   return {
+    only: only as Settings['only'],
     json: values.json === true,
     quick,
     durationS,
@@ -150,18 +156,20 @@ async function main(settings: Settings): Promise<void> {
   const auths = Array.from({ length: settings.users }, (_, i) => basicAuth(userName(i), userPassword(i)));
   await checkTargets(targets);
 
-  const scenarios = loadScenarios(settings);
+  const wanted = (id: string) => settings.only === null || settings.only.has(id as never);
+  const scenarios = loadScenarios(settings).filter((s) => wanted(s.id));
   await initialWarmUp(targets, settings);
   const rows: Row[] = [];
-  rows.push(...(await measureLoad(scenarios, targets, settings, auths)));
+  const cookie = await sessionCookie(gateway.target.origin);
+  rows.push(...(await measureLoad(scenarios, targets, settings, { auths, cookie })));
   for (const kind of ['e', 'f'] as const) {
-    rows.push(...(await measureTransfers(kind, targets, settings.bigBytes)));
+    if (wanted(kind)) rows.push(...(await measureTransfers(kind, targets, settings.bigBytes)));
   }
   const gatewayHwmKiB = statusKiB(gateway.child.pid, 'VmHWM');
 
   progress('stopping the gateway');
   await stopChild(gateway.child, 15_000);
-  const readiness = await measureReadiness(dataDir, settings.gatewayNodeFlags);
+  const readiness = wanted('ready') ? await measureReadiness(dataDir, settings.gatewayNodeFlags) : null;
   if (nginxChild) await stopChild(nginxChild, 5_000);
   await stopChild(upstream.child, 5_000);
 

@@ -26,6 +26,8 @@ export interface Settings {
   postBytes: number;
   /** Extra Node flags of the gateway process (and of the readiness runs), e.g. --max-semi-space-size=4. */
   gatewayNodeFlags: string[];
+  /** --only: the scenarios to run (null: all, with the transfers and the readiness runs). */
+  only: ReadonlySet<ScenarioId | 'ready'> | null;
 }
 
 // ---------------------------------------------------------------- targets and results
@@ -42,7 +44,7 @@ export interface Target {
   pids(): number[];
 }
 
-export type ScenarioId = 'a' | 'b' | 'c' | 'c0' | 'd' | 'e' | 'f';
+export type ScenarioId = 'a' | 'b' | 'c' | 'c0' | 'd' | 'e' | 'f' | 'g';
 
 export interface Row {
   scenario: ScenarioId;

@@ -8,19 +8,28 @@ import { RssSampler, foreignCpu, settle } from './process-stats.js';
 import { checkEssential } from './processes.js';
 
 export interface LoadScenario {
-  id: 'a' | 'b' | 'c' | 'd';
+  id: 'a' | 'b' | 'c' | 'd' | 'g';
   label: string;
   method: 'GET' | 'POST';
   body?: Buffer;
-  /** Authorization per connection: none, the one bench user, or every user in rotation. */
-  auth: 'none' | 'single' | 'rotation';
+  /** Credentials per connection: none, the one bench user (Basic), every user in rotation, the bench user's session cookie. */
+  auth: 'none' | 'single' | 'rotation' | 'cookie';
+  /** Only the gateway reads it (a cookie means nothing to the direct upstream or nginx). */
+  gatewayOnly?: boolean;
 }
 
-/** Scenarios a) to d), each run on every target in turn. */
+/** What the scenarios send: every user's Basic header (rotation), and the bench user's session cookie. */
+export interface LoadCredentials {
+  auths: readonly string[];
+  cookie: string;
+}
+
+/** Scenarios a) to d) and g), each run on every target in turn (g: the gateway only). */
 export function loadScenarios(settings: Settings): LoadScenario[] {
   return [
     { id: 'a', label: 'anonymous GET', method: 'GET', auth: 'none' },
     { id: 'b', label: 'basic-auth GET, 1 user', method: 'GET', auth: 'single' },
+    { id: 'g', label: 'session-cookie GET, 1 user', method: 'GET', auth: 'cookie', gatewayOnly: true },
     { id: 'c', label: `basic-auth GET, ${settings.users} users rotating`, method: 'GET', auth: 'rotation' },
     { id: 'd', label: `POST ${sizeLabel(settings.postBytes)} bodies`, method: 'POST', body: Buffer.alloc(settings.postBytes, 'p'), auth: 'none' },
   ];
@@ -40,9 +49,11 @@ function rotationClientSetup(auths: readonly string[], connections: number): (cl
   };
 }
 
-function loadOptions(scenario: LoadScenario, target: Target, connections: number, auths: readonly string[]): AutocannonOptions {
+function loadOptions(scenario: LoadScenario, target: Target, connections: number, credentials: LoadCredentials): AutocannonOptions {
+  const { auths } = credentials;
   const headers: Record<string, string> = {};
   if (scenario.auth === 'single') headers['authorization'] = basicAuth(BENCH_USER, BENCH_PASSWORD);
+  if (scenario.auth === 'cookie') headers['cookie'] = credentials.cookie;
   if (scenario.body) headers['content-type'] = 'application/octet-stream';
   const options: AutocannonOptions = { url: `${target.origin}${target.prefix}/x`, connections, method: scenario.method, headers, timeout: 10 };
   if (scenario.body) options.body = scenario.body;
@@ -137,23 +148,25 @@ interface Cell {
  * user logs in once (cold password checks, reported as its own row). Before each run the
  * processes are left to become idle.
  */
-export async function measureLoad(scenarios: readonly LoadScenario[], targets: readonly Target[], settings: Settings, auths: readonly string[]): Promise<Row[]> {
+export async function measureLoad(scenarios: readonly LoadScenario[], targets: readonly Target[], settings: Settings, credentials: LoadCredentials): Promise<Row[]> {
+  const { auths } = credentials;
+  const targetsOf = (scenario: LoadScenario) => (scenario.gatewayOnly ? targets.filter((t) => t.name === 'gateway') : targets);
   const cells = new Map<string, Cell>();
   const firstLogins = new Map<ScenarioId, { row: Row; primedAt: number }>();
   const sliceS = settings.durationS / settings.rounds;
   for (let round = 1; round <= settings.rounds; round++) {
     for (const scenario of scenarios) {
-      for (const target of targets) {
+      for (const target of targetsOf(scenario)) {
         if (round === 1 && scenario.auth === 'rotation' && target.name === 'gateway') {
           const primedAt = performance.now();
           firstLogins.set(scenario.id, { row: await primeUsers(target, settings, auths), primedAt });
         }
         progress(`${scenario.id}) ${scenario.label} / ${target.name}, round ${round}/${settings.rounds}: warm-up ${settings.warmupS} s, then ${sliceS} s measured`);
         await settle();
-        await cannon({ ...loadOptions(scenario, target, settings.connections, auths), duration: settings.warmupS }, (settings.warmupS + 30) * 1000);
+        await cannon({ ...loadOptions(scenario, target, settings.connections, credentials), duration: settings.warmupS }, (settings.warmupS + 30) * 1000);
         checkEssential();
         await settle();
-        const options = { ...loadOptions(scenario, target, settings.connections, auths), duration: sliceS };
+        const options = { ...loadOptions(scenario, target, settings.connections, credentials), duration: sliceS };
         const sampler = new RssSampler(target.pids);
         const raw = await foreignCpu.measure(`${scenario.id}) ${target.name}`, () => cannon(options, (sliceS + 30) * 1000));
         const peakKiB = sampler.stop();
@@ -170,7 +183,7 @@ export async function measureLoad(scenarios: readonly LoadScenario[], targets: r
   }
   const rows: Row[] = [];
   for (const scenario of scenarios) {
-    for (const target of targets) {
+    for (const target of targetsOf(scenario)) {
       const first = target.name === 'gateway' ? firstLogins.get(scenario.id) : undefined;
       if (first) rows.push(first.row);
       const cell = cells.get(`${scenario.id} ${target.name}`)!;

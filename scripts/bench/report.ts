@@ -125,7 +125,8 @@ export interface Report {
   rows: readonly Row[];
   /** The gateway's VmHWM over the whole run, KiB. */
   gatewayHwmKiB: number | null;
-  readiness: Readiness;
+  /** null when not measured (--only). */
+  readiness: Readiness | null;
   bars: readonly Bar[];
 }
 
@@ -154,7 +155,7 @@ export function printReport({ machine, settings, notes, rows, gatewayHwmKiB, rea
   out.push(renderTable(rows));
   out.push('');
   out.push(`gateway VmHWM (whole run): ${gatewayHwmKiB === null ? 'n/a' : `${mib(gatewayHwmKiB).toFixed(1)} MiB`}`);
-  out.push(`serve readiness: median ${readiness.medianMs.toFixed(0)} ms of ${READINESS_RUNS} (${readiness.runsMs.map((ms) => ms.toFixed(0)).join(', ')} ms)`);
+  out.push(readiness === null ? 'serve readiness: not measured (--only)' : `serve readiness: median ${readiness.medianMs.toFixed(0)} ms of ${READINESS_RUNS} (${readiness.runsMs.map((ms) => ms.toFixed(0)).join(', ')} ms)`);
   out.push('');
   out.push('bars:');
   const nameWidth = Math.max(...bars.map((b) => b.name.length));

@@ -90,3 +90,16 @@ export async function checkTargets(targets: readonly Target[]): Promise<void> {
     if (post.status !== 200 || post.body !== '5') throw new Error(`${target.name}: POST answered ${post.status}: ${post.body}`);
   }
 }
+
+/** Logs the bench user in through the login form; returns the session cookie (`name=value`). */
+export async function sessionCookie(origin: string): Promise<string> {
+  const res = await httpRequest(`${origin}/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ username: BENCH_USER, password: BENCH_PASSWORD, next: '/' }).toString(),
+  });
+  const cookie = res.headers['set-cookie']?.[0]?.split(';')[0];
+  if (res.status !== 303 || !cookie) throw new Error(`the bench user's login answered ${res.status}: ${res.body}`);
+  return cookie;
+}
+
