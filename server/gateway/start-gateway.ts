@@ -55,7 +55,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Running
     // synchronous underneath (promises only), so the event loop accepts no connection meanwhile.
     // A networked store would let one in, to find the empty initial view (no target: 501).
     await bootstrap.apply();
-    if (await view.sessions.ensureSecret()) log.info('generated the first session secret');
+    if (await view.sessions.ensureSecret()) log.debug('generated the first session secret');
     await view.refresh();
     view.start();
     if (config.insecure) {
