@@ -103,7 +103,9 @@ describe('CLI rules', () => {
   it('disabling the proxy through the admin API is logged as proxy.disable, like the audit', async () => {
     await adminJson(gateway, 'PUT', '/admin/proxy', { url: 'http://127.0.0.1:9' });
     await adminJson(gateway, 'PUT', '/admin/proxy', { url: null });
-    const logged = gateway.output().split('\n').filter((l) => l.includes('proxy target changed')).map((l) => JSON.parse(l) as { action: string; url: string | null });
-    assert.deepEqual(logged.map((l) => [l.action, l.url]), [['proxy.set', 'http://127.0.0.1:9'], ['proxy.disable', null]]);
+    // The log line may reach the pipe just after the answer: wait for it (at most 2 s).
+    const loggedLines = () => gateway.output().split('\n').filter((l) => l.includes('proxy target changed')).map((l) => JSON.parse(l) as { action: string; url: string | null });
+    for (let i = 0; i < 40 && loggedLines().length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(loggedLines().map((l) => [l.action, l.url]), [['proxy.set', 'http://127.0.0.1:9'], ['proxy.disable', null]]);
   });
 });
