@@ -30,19 +30,28 @@ export interface LoginPageOptions {
   username?: string;
 }
 
-export function loginPage(options: LoginPageOptions): string {
-  const error = options.error ? `<p class="error" role="alert">${escapeHtml(options.error)}</p>` : '';
+/** An HTML page of the gateway's: the stylesheet, a title, a body; nothing inline. */
+function page(title: string, body: string): string {
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Log in · jwtgate</title>
+<title>${escapeHtml(title)} · jwtgate</title>
 <link rel="stylesheet" href="${LOGIN_STYLESHEET_PATH}">
 </head>
 <body>
 <main>
-<h1>Log in</h1>
+${body}
+</main>
+</body>
+</html>
+`;
+}
+
+export function loginPage(options: LoginPageOptions): string {
+  const error = options.error ? `<p class="error" role="alert">${escapeHtml(options.error)}</p>` : '';
+  return page('Log in', `<h1>Log in</h1>
 ${error}<form method="post" action="/login">
 <input type="hidden" name="next" value="${escapeHtml(options.next)}">
 <label for="username">User name</label>
@@ -50,31 +59,13 @@ ${error}<form method="post" action="/login">
 <label for="password">Password</label>
 <input id="password" name="password" type="password" autocomplete="current-password" required>
 <button type="submit">Log in</button>
-</form>
-</main>
-</body>
-</html>
-`;
+</form>`);
 }
 
 /** The page behind a "log out" link: one button that posts the logout (a GET never ends a session: links and prefetches must not). */
 export function logoutPage(): string {
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Log out · jwtgate</title>
-<link rel="stylesheet" href="${LOGIN_STYLESHEET_PATH}">
-</head>
-<body>
-<main>
-<h1>Log out</h1>
+  return page('Log out', `<h1>Log out</h1>
 <form method="post" action="/logout">
 <button type="submit">Log out</button>
-</form>
-</main>
-</body>
-</html>
-`;
+</form>`);
 }
