@@ -7,7 +7,7 @@
  * It talks to undici's dispatcher directly (one small handler object per request) rather than
  * through `stream()`: that API needs an AbortSignal per request (EventTarget listeners, ~8 % of
  * the gateway's CPU in a profile) and a Writable factory; here a client that leaves simply calls
- * the controller's `abort`. (Measured: see README "Performance".)
+ * the controller's `abort`. (Measured: see docs/performance.md.)
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';

@@ -10,7 +10,7 @@
  * upload grew the gateway from ~70 to ~120 MiB of RSS and left ~35 MiB of it behind. With a
  * minor GC every 8 MiB the buffers die young, malloc reuses the same few chunks, and the
  * gateway stays at ~80 MiB, at the same throughput. 1 GiB takes ~130 minor GCs (--trace-gc:
- * median 0.5 ms, 90 % under 1.5 ms). README "Performance" has the measurements.
+ * median 0.5 ms, 90 % under 1.5 ms). docs/performance.md has the measurements.
  *
  * The GC function is V8's own `gc`, exposed at run time (`--expose-gc` through
  * v8.setFlagsFromString, then fetched from a fresh context, as test runners do) so that
