@@ -124,7 +124,10 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
       `INSERT INTO keys (kid, state, bits, created_at, published_at, activates_at, not_after, public_jwk, private_key) VALUES (@kid, @state, @bits, @createdAt, @publishedAt, @activatesAt, NULL, @publicJwk, @privateKey)`,
     ),
     activate: db.prepare(`UPDATE keys SET state = 'active', activates_at = ? WHERE kid = ?`),
-    toRetiring: db.prepare(`UPDATE keys SET state = 'retiring', not_after = ? WHERE kid = ?`),
+    // A key that stops signing never signs again: its private key goes at once (only the
+    // public key stays published until not_after), so a copy of the store taken later cannot sign with it.
+    toRetiring: db.prepare(`UPDATE keys SET state = 'retiring', not_after = ?, private_key = NULL WHERE kid = ?`),
+    retireAllRetiring: db.prepare(`UPDATE keys SET state = 'retired', not_after = ?, private_key = NULL WHERE state = 'retiring'`),
     retireNow: db.prepare(`UPDATE keys SET state = 'retired', not_after = ?, private_key = NULL WHERE kid = ?`),
     countExpired: db.prepare<[number], { n: number }>(`SELECT COUNT(*) AS n FROM keys WHERE state = 'retiring' AND not_after <= ?`),
     retireExpired: db.prepare(`UPDATE keys SET state = 'retired', private_key = NULL WHERE state = 'retiring' AND not_after <= ?`),
@@ -309,9 +312,10 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
         insertKey(next, 'next', now);
       }, actor);
     },
-    async replaceSigningKeys({ expected, active, next, now, actor }) {
+    async replaceSigningKeys({ expected, active, next, now, actor, retireRetiring }) {
       return keyTransition(expected, (current) => {
         for (const kid of [current.active, current.next]) if (kid !== null) q.retireNow.run(now, kid);
+        if (retireRetiring) q.retireAllRetiring.run(now);
         insertKey(active, 'active', now);
         insertKey(next, 'next', now);
       }, actor);

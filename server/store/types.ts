@@ -136,6 +136,8 @@ export interface ReplaceNextKey {
 
 /** First keys, or an emergency: the current active and next keys, if any, are retired now; both new keys are inserted. */
 export interface ReplaceSigningKeys {
+  /** An emergency: keys still published after an earlier rotation leave the JWKS now too. */
+  retireRetiring?: boolean;
   /** Checked first, in the same transaction (see AdminActor). */
   actor?: AdminActor | undefined;
   expected: SigningKids;

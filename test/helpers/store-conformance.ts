@@ -259,6 +259,7 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       assert.ok((await store.revision()) > r0);
       keys = await store.listKeys();
       assert.deepEqual(keys.map((k) => [k.kid, k.state, k.publishedAt, k.activatesAt, k.notAfter]), [['a1', 'retiring', 100, 100, 5000], ['n1', 'active', 100, 200, null], ['n2', 'next', 200, null, null]]);
+      assert.equal(keys.find((k) => k.kid === 'a1')!.privateKey, null, 'a key that stops signing loses its private key at once (only its public key stays published)');
 
       // Retirement at notAfter, private key erased; nothing due writes nothing.
       const r1 = await store.revision();
@@ -276,6 +277,15 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       assert.equal(await store.replaceSigningKeys({ expected: { active: 'n1', next: 'i1' }, active: key('e1', 5), next: key('e2', 5), now: 7000 }), true);
       assert.deepEqual(await states(), [['a1', 'retired'], ['n1', 'retired'], ['n2', 'retired'], ['i1', 'retired'], ['e1', 'active'], ['e2', 'next']]);
       assert.ok((await store.listKeys()).filter((k) => k.state === 'retired').every((k) => k.privateKey === null));
+      await store.close();
+    });
+
+    it('an emergency also takes out the keys still published after an earlier rotation', async () => {
+      const store = await factory.create();
+      await store.replaceSigningKeys({ expected: { active: null, next: null }, active: key('a1', 1), next: key('n1', 1), now: 100 });
+      await store.promoteNextKey({ expected: { active: 'a1', next: 'n1' }, newNext: key('n2', 2), previousNotAfter: 99_000, now: 200 });
+      assert.equal(await store.replaceSigningKeys({ expected: { active: 'n1', next: 'n2' }, active: key('e1', 3), next: key('e2', 3), now: 300, retireRetiring: true }), true);
+      assert.deepEqual((await store.listKeys()).map((k) => [k.kid, k.state, k.privateKey]), [['a1', 'retired', null], ['n1', 'retired', null], ['n2', 'retired', null], ['e1', 'active', 'pem-e1'], ['e2', 'next', 'pem-e2']]);
       await store.close();
     });
 

@@ -69,7 +69,7 @@ export function rotationMode(request: RotationRequest): 'routine' | 'forced' | '
 /** Printed by `keys rotate --revoke-current` and logged by the server: what an emergency rotation breaks, and for how long. */
 export function emergencyWarning(consumerCacheMaxSeconds: number): string {
   return (
-    'emergency rotation: the previous active and next keys are no longer published, and a key no consumer has seen signs now. ' +
+    'emergency rotation: the previous active and next keys (and any key still published after an earlier rotation) are no longer published, and a key no consumer has seen signs now. ' +
     'Verifiers that cache the JWKS and do not refetch on an unknown kid (Grafana, Envoy by default) refuse every new token until their cache expires ' +
     `(at most --consumer-cache-max, ${consumerCacheMaxSeconds} s); verifiers that refetch (jose, PyJWT PyJWKClient, Spring) accept them after one refetch. ` +
     'Tokens signed by the revoked key stop verifying wherever the JWKS is fetched again.'

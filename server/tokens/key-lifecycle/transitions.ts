@@ -155,7 +155,9 @@ export async function revokeSigningKeys(lc: KeyLifecycle, options: { bits: numbe
     const expected = signingKidsOf(await readKeys(lc));
     const active = await generated(lc, options.bits);
     const next = await generated(lc, options.bits);
-    if (await lc.store.replaceSigningKeys({ actor: lc.actor, expected, active, next, now: lc.now() })) return changeSince(lc, expected);
+    // Every key that ever sat in this store is suspect: the ones still published after an earlier
+    // rotation leave the JWKS too, so no token any of them signs verifies any more.
+    if (await lc.store.replaceSigningKeys({ actor: lc.actor, expected, active, next, now: lc.now(), retireRetiring: true })) return changeSince(lc, expected);
   }
   return conflict();
 }
