@@ -2,7 +2,7 @@
 import { Router, type Request, type RequestHandler } from 'express';
 import { CrossSiteRequestError } from '../errors.js';
 import { ROLE_USER } from '../identity/index.js';
-import { isCrossSiteCookieRequest, requireRole } from '../policy/index.js';
+import { isCrossSiteBrowserRequest, requireRole } from '../policy/index.js';
 
 export interface ApiDeps {
   /** Accepts basic credentials, forwarded bearer tokens and the session cookie. */
@@ -15,7 +15,7 @@ export interface ApiDeps {
 export function createApiRouter(deps: ApiDeps): Router {
   const router = Router();
   router.use(deps.authenticate, requireRole(ROLE_USER), (req, _res, next) => {
-    if (isCrossSiteCookieRequest(req.method, req.headers, req.identity!, deps.originOf(req), deps.allowedOrigins)) return next(new CrossSiteRequestError('a cookie-authenticated request from another site is refused'));
+    if (isCrossSiteBrowserRequest(req, req.identity!, deps.originOf(req), deps.allowedOrigins)) return next(new CrossSiteRequestError('a request from another site with the browser\'s credentials is refused'));
     next();
   });
   router.get('/whoami', (req, res) => {

@@ -70,6 +70,9 @@ export async function startGateway(config: Config, log: Logger): Promise<Running
     let closing: Promise<void> | undefined;
     const close = () =>
       (closing ??= (async () => {
+        // Keeps the process alive until the store is closed: what is awaited below may hold only
+        // unreferenced handles, and an empty event loop would end the process half-way.
+        const alive = setInterval(() => undefined, 60_000);
         view.stop();
         const drained = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
@@ -79,8 +82,12 @@ export async function startGateway(config: Config, log: Logger): Promise<Running
         }, config.drainTimeoutMs);
         await drained;
         clearTimeout(timer);
-        await proxy.close();
-        await store.close();
+        try {
+          await proxy.close();
+          await store.close();
+        } finally {
+          clearInterval(alive);
+        }
       })());
     return { url, port, close };
   } catch (err) {

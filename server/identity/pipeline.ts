@@ -3,10 +3,11 @@
  * passport, the login page): one ordered list of identity sources, configured once at start.
  *
  * The first source whose credential the request carries decides; a request with none is
- * anonymous (or, with --insecure, every caller is the insecure identity). A caller who tried to
- * authenticate and failed gets 401 from the source that read the credential, never a silent
- * downgrade to anonymous; and an `Authorization` header that no source of this consumer reads
- * (e.g. Bearer on /proxy) is a 401 too.
+ * anonymous (or, with --insecure, every caller is the insecure identity). A request with an
+ * `Authorization` header is decided by the sources that read it, whatever else it carries. A
+ * caller who tried to authenticate and failed gets 401 from the source that read the
+ * credential, never a silent downgrade to anonymous (nor to another credential); and an
+ * `Authorization` header that no source of this consumer reads (e.g. Bearer on /proxy) is a 401 too.
  */
 import { UnauthorizedError } from '../errors.js';
 import { ANONYMOUS, INSECURE, type Identity } from './identity.js';
@@ -15,6 +16,11 @@ import type { IdentityRequest } from './request.js';
 export interface IdentitySource {
   /** For logs and the passport strategy name. */
   readonly name: string;
+  /**
+   * True for sources that read the `Authorization` header. A request with that header is decided
+   * by one of them, or refused: a cookie or an assertion never rescues a failed or unreadable one.
+   */
+  readonly readsAuthorization: boolean;
   /** True when the request carries this source's credential (cheap, synchronous, no verdict). */
   present(req: IdentityRequest): boolean;
   /**
@@ -51,8 +57,9 @@ export class IdentityPipeline {
   /** The source that decides for this request; null: anonymous (or insecure). Throws for an Authorization header no source reads. */
   select(req: IdentityRequest): IdentitySource | null {
     if (this.#insecure) return null;
-    for (const source of this.sources) if (source.present(req)) return source;
-    if (authorizationOf(req) !== undefined) throw new UnauthorizedError('this authorization scheme is not accepted here');
+    const authorization = authorizationOf(req) !== undefined;
+    for (const source of this.sources) if (source.readsAuthorization === authorization && source.present(req)) return source;
+    if (authorization) throw new UnauthorizedError('this authorization scheme is not accepted here');
     return null;
   }
 

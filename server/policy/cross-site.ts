@@ -6,8 +6,9 @@
  * into a signed identity would make every upstream CSRF-able, so an unsafe method authenticated
  * by the cookie must come from this gateway's own origin, or from one of `--allowed-origins`.
  */
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Identity } from '../identity/index.js';
+import { isUnsafeRequest } from './method-override.js';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -32,9 +33,16 @@ export function isCrossSite(headers: IncomingHttpHeaders, ownOrigin: string, all
 }
 
 /**
- * True when a request must be refused as cross-site: an unsafe method, authenticated by the
- * session cookie, from another site. (Basic and Bearer are not sent by a browser on its own.)
+ * True when a request must be refused as cross-site: a request a browser may have sent on
+ * another site's behalf — authenticated by the session cookie, or by Basic credentials the
+ * browser cached (browsers add those to another site's form posts on their own) — that is, or
+ * asks the upstream to treat it as, an unsafe method (a method override counts), or opens a
+ * WebSocket; and whose Origin or Sec-Fetch-Site says it came from another site. Requests that
+ * carry neither header (curl, scripts, servers) are not browser requests and pass.
  */
-export function isCrossSiteCookieRequest(method: string | undefined, headers: IncomingHttpHeaders, identity: Pick<Identity, 'via'>, ownOrigin: string, allowedOrigins: ReadonlySet<string>): boolean {
-  return identity.via === 'session' && isUnsafeMethod(method) && isCrossSite(headers, ownOrigin, allowedOrigins);
+export function isCrossSiteBrowserRequest(req: Pick<IncomingMessage, 'headers' | 'url' | 'method'>, identity: Pick<Identity, 'via'>, ownOrigin: string, allowedOrigins: ReadonlySet<string>): boolean {
+  if (identity.via !== 'session' && identity.via !== 'basic') return false;
+  const opensTunnel = req.headers.upgrade !== undefined;
+  if (!opensTunnel && !isUnsafeRequest(req)) return false;
+  return isCrossSite(req.headers, ownOrigin, allowedOrigins);
 }

@@ -1,2 +1,3 @@
 export { requireRole } from './require-role.js';
-export { isCrossSite, isCrossSiteCookieRequest, isUnsafeMethod } from './cross-site.js';
+export { isCrossSite, isCrossSiteBrowserRequest, isUnsafeMethod } from './cross-site.js';
+export { isUnsafeRequest, overridesToTrace, METHOD_OVERRIDE_HEADERS } from './method-override.js';

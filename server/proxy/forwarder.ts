@@ -167,7 +167,12 @@ export class Forwarder {
     });
   }
 
+  /**
+   * Called once the server has drained, so no request is in flight: the idle keep-alive sockets
+   * are destroyed rather than ended, as an ended socket whose peer is gone may never report its
+   * close (and undici's idle sockets do not keep the process alive while it waits).
+   */
   close(): Promise<void> {
-    return this.#agent.close();
+    return this.#agent.destroy();
   }
 }

@@ -4,7 +4,7 @@
  * itself. Towards the client: the upstream's headers minus hop-by-hop headers.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { withoutGatewayCookies } from '../sessions/index.js';
+import { setsGatewayCookie, withoutGatewayCookies } from '../sessions/index.js';
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 
@@ -68,13 +68,22 @@ export function upstreamRequestHeaders(rawHeaders: readonly string[], connection
   return out;
 }
 
-/** The upstream's response headers without hop-by-hop ones (undici gives lower-case names). */
+/**
+ * The upstream's response headers without hop-by-hop ones (undici gives lower-case names), and
+ * without any `Set-Cookie` of the gateway's own session cookie: an upstream cannot log the
+ * browser in (or out) as someone else.
+ */
 export function clientResponseHeaders(headers: IncomingHttpHeaders | Record<string, string | string[] | undefined>): Record<string, string | string[]> {
   const listed = connectionTokens(headers['connection']);
   const out: Record<string, string | string[]> = {};
   for (const name in headers) {
     const value = headers[name];
     if (value === undefined || HOP_BY_HOP.has(name) || listed?.has(name)) continue;
+    if (name === 'set-cookie') {
+      const kept = (Array.isArray(value) ? value : [value]).filter((cookie) => !setsGatewayCookie(cookie));
+      if (kept.length > 0) out[name] = kept;
+      continue;
+    }
     out[name] = value;
   }
   return out;

@@ -8,6 +8,5 @@ export { isSelfTarget, viaName, hasLooped, type SelfAddress } from './self-targe
 export { requestBody, hasBody } from './request-body.js';
 export { createGcPacer, minorGc, GC_EVERY_BYTES, type GcPacer } from './gc-pacer.js';
 export { createUpgradeForwarder, refuseUpgrade, type UpgradeForwarder } from './websocket.js';
-export { overridesToTrace, METHOD_OVERRIDE_HEADERS } from './method-override.js';
 export { TunnelLimits, type TunnelLimitsOptions } from './tunnel-limits.js';
 export { createProxyHandler, type ProxyHandler, type ProxyHandlerDeps, type ProxyState } from './proxy-handler.js';

@@ -8,16 +8,16 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Config } from '../config.js';
 import { BusyError, CrossSiteRequestError, LoginRequiredRedirect, LoopDetectedError, MethodNotAllowedError, NotFoundError, ProxyDisabledError, UnauthorizedError } from '../errors.js';
-import { isCrossSite, isCrossSiteCookieRequest } from '../policy/index.js';
+import { isCrossSiteBrowserRequest, overridesToTrace } from '../policy/index.js';
 import { identityRequestOf, type Identity, type IdentityPipeline, type LoginThrottle, type RequestTrust } from '../identity/index.js';
 import type { Logger } from '../log.js';
 import { sendError } from '../send-error.js';
+import type { SessionManager } from '../sessions/index.js';
 import type { TokenMinter } from '../tokens/index.js';
 import { Forwarder } from './forwarder.js';
 import { createGcPacer, GC_EVERY_BYTES, minorGc } from './gc-pacer.js';
 import { isProxyPath, upstreamPath } from './forward-path.js';
 import { upstreamRequestHeaders, type GatewayHeaders } from './headers.js';
-import { overridesToTrace } from './method-override.js';
 import { requestBody } from './request-body.js';
 import { hasLooped } from './self-target.js';
 import type { TargetUrl } from './target-url.js';
@@ -32,6 +32,8 @@ export interface ProxyState {
   readonly throttle: Pick<LoginThrottle, 'clientKey'>;
   /** Calls `listener` with the names of users that changed (null: possibly anyone). */
   onUsersChanged(listener: (names: readonly string[] | null) => void): void;
+  /** Sessions: their ends close the tunnels they opened. */
+  readonly sessions: Pick<SessionManager, 'onEnded'>;
 }
 
 export interface ProxyHandlerDeps {
@@ -133,13 +135,14 @@ export function createProxyHandler(deps: ProxyHandlerDeps): ProxyHandler {
   }
 
   /**
-   * What /proxy asks of an identity before forwarding it: a session cookie from another site may
-   * not drive an unsafe method (nor open a WebSocket); with --require-login, nobody is anonymous.
+   * What /proxy asks of an identity before forwarding it: credentials a browser sends on its own
+   * (the session cookie, cached Basic) may not drive an unsafe method (nor open a WebSocket) from
+   * another site; with --require-login, nobody is anonymous.
    */
   function checkPolicy(req: IncomingMessage, identity: Identity): void {
     const upgrade = req.headers.upgrade !== undefined;
-    if (identity.via === 'session' && (upgrade ? isCrossSite(req.headers, deps.originOf(req), config.allowedOrigins) : isCrossSiteCookieRequest(req.method, req.headers, identity, deps.originOf(req), config.allowedOrigins))) {
-      throw new CrossSiteRequestError('a cookie-authenticated request from another site is refused');
+    if (isCrossSiteBrowserRequest(req, identity, deps.originOf(req), config.allowedOrigins)) {
+      throw new CrossSiteRequestError('a request from another site with the browser\'s credentials is refused');
     }
     if (config.requireLogin && identity.via === 'anonymous') {
       const wantsPage = (req.method === 'GET' || req.method === 'HEAD') && !upgrade && /\btext\/html\b/i.test(String(req.headers.accept ?? ''));
@@ -180,13 +183,14 @@ export function createProxyHandler(deps: ProxyHandlerDeps): ProxyHandler {
     tunnels.admit(clientKey, socket);
     const { target, path, own, identity } = await prepare(req);
     if (socket.destroyed) return;
-    tunnels.belongsTo(socket, identity.name);
+    tunnels.belongsTo(socket, identity);
     upgrades.forward(req, socket, head, { origin: target.origin, path, own });
   }
 
   // A tunnel carries its user's identity for as long as it lives: a change to that user (deleted,
   // demoted, new password) closes it, as the next plain request would see the change.
   state.onUsersChanged((names) => tunnels.closeFor(names));
+  state.sessions.onEnded((handles) => tunnels.closeSessions(handles));
 
   return { handle, upgrade, close: () => forwarder.close() };
 }

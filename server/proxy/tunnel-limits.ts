@@ -16,8 +16,9 @@ export class TunnelLimits {
   readonly #max: number;
   readonly #maxPerClient: number;
   readonly #perClient = new Map<string, number>();
-  /** The open tunnels of each user (by name), to close them when the user changes. */
+  /** The open tunnels of each user (by name) and each session (by handle), to close them when those change or end. */
   readonly #byUser = new Map<string, Set<Duplex>>();
+  readonly #bySession = new Map<string, Set<Duplex>>();
   #open = 0;
 
   constructor(options: TunnelLimitsOptions) {
@@ -45,20 +46,42 @@ export class TunnelLimits {
     });
   }
 
-  /** Records whose identity the tunnel on `socket` carries. */
-  belongsTo(socket: Duplex, user: string): void {
-    let sockets = this.#byUser.get(user);
-    if (!sockets) this.#byUser.set(user, (sockets = new Set()));
-    sockets.add(socket);
-    socket.once('close', () => {
-      sockets.delete(socket);
-      if (sockets.size === 0 && this.#byUser.get(user) === sockets) this.#byUser.delete(user);
-    });
+  /**
+   * Records whose identity the tunnel on `socket` carries: its user, and its session if it came
+   * with the session cookie (the tunnel then also ends when the session does, at the latest at
+   * its absolute expiry).
+   */
+  belongsTo(socket: Duplex, identity: { name: string; session?: { handle: string; absoluteExpiresAt: number } }, now: number = Date.now()): void {
+    track(this.#byUser, identity.name, socket);
+    if (identity.session) {
+      track(this.#bySession, identity.session.handle, socket);
+      const timer = setTimeout(() => socket.destroy(), Math.max(0, identity.session.absoluteExpiresAt - now));
+      timer.unref();
+      socket.once('close', () => clearTimeout(timer));
+    }
   }
 
   /** Closes the tunnels of these users (every user's when null). */
   closeFor(users: readonly string[] | null): void {
-    const names = users ?? [...this.#byUser.keys()];
-    for (const name of names) for (const socket of this.#byUser.get(name) ?? []) socket.destroy();
+    closeAll(this.#byUser, users);
   }
+
+  /** Closes the tunnels of these sessions (by handle; every session's when null). */
+  closeSessions(handles: readonly string[] | null): void {
+    closeAll(this.#bySession, handles);
+  }
+}
+
+function track(index: Map<string, Set<Duplex>>, key: string, socket: Duplex): void {
+  let sockets = index.get(key);
+  if (!sockets) index.set(key, (sockets = new Set()));
+  sockets.add(socket);
+  socket.once('close', () => {
+    sockets.delete(socket);
+    if (sockets.size === 0 && index.get(key) === sockets) index.delete(key);
+  });
+}
+
+function closeAll(index: Map<string, Set<Duplex>>, keys: readonly string[] | null): void {
+  for (const key of keys ?? [...index.keys()]) for (const socket of index.get(key) ?? []) socket.destroy();
 }

@@ -98,3 +98,10 @@ export function withoutGatewayCookies(line: string): string | null {
   if (kept.length === 0) return null;
   return kept.map((pair, i) => (i === 0 ? pair.trimStart() : pair)).join(';');
 }
+
+/** True for a Set-Cookie line that sets one of the gateway's own cookies (names compared without case, as browsers compare the __Host- prefix). */
+export function setsGatewayCookie(setCookie: string): boolean {
+  const eq = setCookie.indexOf('=');
+  const name = (eq < 0 ? setCookie : setCookie.slice(0, eq)).trim().toLowerCase();
+  return name === COOKIE_NAME || name === SECURE_COOKIE_NAME.toLowerCase();
+}

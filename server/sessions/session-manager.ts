@@ -58,6 +58,7 @@ export class SessionManager {
   #secretsLoading: Promise<void> | undefined;
   /** Moves on every invalidation: a lookup that raced one is not cached. */
   #epoch = 0;
+  readonly #endListeners: ((handles: readonly string[] | null) => void)[] = [];
 
   constructor(options: SessionManagerOptions) {
     this.settings = { idleTimeoutMs: options.idleTimeoutMs, maxAgeMs: options.maxAgeMs };
@@ -157,7 +158,9 @@ export class SessionManager {
     const now = this.#now();
     const session = record ? this.#live(record) : null;
     const live = session !== null && session.expiresAt > now ? session : null;
-    if (epoch === this.#epoch) this.#cache.set(idHash, live, live ? live.expiresAt : now + GONE_FOR_MS);
+    // A change seen while the store was read (an ended session?) wins: neither cache nor touch.
+    if (epoch !== this.#epoch) return live;
+    this.#cache.set(idHash, live, live ? live.expiresAt : now + GONE_FOR_MS);
     if (live) this.#touch(live);
     return live;
   }
@@ -168,6 +171,8 @@ export class SessionManager {
     if (now - session.record.lastSeenAt < Math.min(TOUCH_EVERY_MS, this.settings.idleTimeoutMs / 4)) return;
     const idleExpiresAt = Math.min(now + this.settings.idleTimeoutMs, session.record.expiresAt);
     const touched = this.#live({ ...session.record, lastSeenAt: now, idleExpiresAt });
+    // Only the session the cache holds is touched: one dropped meanwhile stays dropped.
+    if (this.#cache.get(session.record.idHash, now) !== session) return;
     this.#cache.set(session.record.idHash, touched, touched.expiresAt);
     this.#store.touchSession(session.record.idHash, now, idleExpiresAt).catch(this.#onError);
   }
@@ -189,15 +194,27 @@ export class SessionManager {
     return this.#store.listSessions(this.#now(), filter);
   }
 
+  /** Calls `listener` with the handles of sessions seen ending (null: possibly any), e.g. to close their tunnels. */
+  onEnded(listener: (handles: readonly string[] | null) => void): void {
+    this.#endListeners.push(listener);
+  }
+
   /** Drops sessions (by id hash) from the cache, every one when null; users' sessions with `users`. */
   invalidate(idHashes: readonly string[] | null, users: readonly string[] = []): void {
     this.#epoch++;
     if (idHashes === null) {
       this.#cache.clear();
+      for (const listener of this.#endListeners) listener(null);
       return;
     }
-    for (const idHash of idHashes) this.#cache.delete(idHash);
+    const handles: string[] = [];
+    for (const idHash of idHashes) {
+      const cached = this.#cache.get(idHash, Number.NEGATIVE_INFINITY);
+      if (cached) handles.push(cached.record.handle);
+      this.#cache.delete(idHash);
+    }
     if (users.length > 0) this.#cache.deleteWhere((session) => session !== null && users.includes(session.record.user));
+    if (handles.length > 0) for (const listener of this.#endListeners) listener(handles);
   }
 
   /** Removes expired sessions from the store (housekeeping). */

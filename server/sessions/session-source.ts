@@ -64,6 +64,7 @@ export function sessionCookieSource(options: SessionSourceOptions): SessionSourc
 
   return {
     name: 'session-cookie',
+    readsAuthorization: false,
     cookieValueOf,
     present: (req) => req.headers.cookie !== undefined && cookieValueOf(req) !== undefined,
     known(req) {

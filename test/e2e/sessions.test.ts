@@ -219,7 +219,13 @@ describe('sessions: /proxy and /api with the cookie', () => {
     assert.equal((await proxied(cookie!, { method: 'POST', headers: { origin: 'https://app.example.com' } })).status, 200, '--allowed-origins');
     assert.equal((await proxied(cookie!, { method: 'POST', headers: { 'sec-fetch-site': 'same-origin' } })).status, 200);
     assert.equal((await proxied(cookie!, { headers: { origin: 'https://evil.example' } })).status, 200, 'a safe method (GET) is not refused');
-    assert.equal((await fetch(`${gateway.url}/proxy/x`, { method: 'POST', headers: { authorization: gateway.adminAuth, origin: 'https://evil.example' } })).status, 200, 'Basic is not sent by a browser on its own: not refused');
+    for (const override of [{ 'x-http-method-override': 'DELETE' }, { 'x-method-override': 'put' }] as Record<string, string>[]) {
+      assert.equal((await proxied(cookie!, { headers: { origin: 'https://evil.example', ...override } })).status, 403, `a GET that asks to be a ${JSON.stringify(override)}`);
+    }
+    assert.equal((await fetch(`${gateway.url}/proxy/x?_method=DELETE`, { headers: { cookie: cookie!, 'sec-fetch-site': 'cross-site' } })).status, 403, '_method=DELETE on a GET');
+    // Browsers add cached Basic credentials to another site's form post on their own: refused too.
+    assert.equal((await fetch(`${gateway.url}/proxy/x`, { method: 'POST', headers: { authorization: gateway.adminAuth, origin: 'https://evil.example' } })).status, 403, 'Basic from another site');
+    assert.equal((await fetch(`${gateway.url}/proxy/x`, { method: 'POST', headers: { authorization: gateway.adminAuth } })).status, 200, 'Basic without a browser\'s Origin (curl, a script)');
   });
 
   it('gateway-made answers carry no-store (admin, api, login, logout) and nosniff', async () => {

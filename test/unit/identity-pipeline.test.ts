@@ -19,6 +19,7 @@ const passwords = {
 /** A source for a made-up cookie, to show the order. */
 const cookie: IdentitySource = {
   name: 'cookie',
+  readsAuthorization: false,
   present: (req) => String(req.headers.cookie ?? '').includes('s='),
   known: () => undefined,
   identify: async (req) => {
@@ -47,6 +48,8 @@ describe('IdentityPipeline', () => {
     assert.throws(() => pipeline.known(request({ authorization: 'Bearer x.y.z' })), { code: 'ERR_UNAUTHORIZED' }, 'no source of this consumer reads Bearer');
     await assert.rejects(pipeline.identify(request({ authorization: 'Negotiate abc' })), { code: 'ERR_UNAUTHORIZED' });
     await assert.rejects(pipeline.identify(request({ authorization: header('alice:wrong'), cookie: 's=good' })), { code: 'ERR_UNAUTHORIZED' }, 'a bad Authorization is not rescued by a good cookie');
+    await assert.rejects(pipeline.identify(request({ authorization: 'Bearer x.y.z', cookie: 's=good' })), { code: 'ERR_UNAUTHORIZED' }, 'nor an unreadable one');
+    await assert.rejects(pipeline.identify(request({ authorization: 'Basic\tabc', cookie: 's=good' })), { code: 'ERR_UNAUTHORIZED' });
   });
 
   it('known() answers without waiting only when the source has it cached', () => {

@@ -7,6 +7,7 @@ import { hasScheme } from './authorization.js';
 export function basicSource(passwords: Pick<PasswordVerifier, 'cached' | 'verify' | 'isCurrent'>): IdentitySource {
   return {
     name: 'basic',
+    readsAuthorization: true,
     present: (req) => hasScheme(req.headers.authorization, 'basic'),
     known: (req) => passwords.cached(req.headers.authorization!),
     async identify(req) {

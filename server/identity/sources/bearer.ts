@@ -19,6 +19,7 @@ export interface BearerSourceOptions {
 export function bearerSource(options: BearerSourceOptions): IdentitySource {
   return {
     name: 'bearer',
+    readsAuthorization: true,
     present: (req) => hasScheme(req.headers.authorization, 'bearer'),
     known: () => undefined,
     async identify(req) {

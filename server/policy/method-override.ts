@@ -34,12 +34,34 @@ function queryOverride(url: string): string | null {
   return values.length > 0 ? values.join(',') : null;
 }
 
-/** True when a header or the query asks the upstream to treat the request as TRACE or TRACK. */
-export function overridesToTrace(req: Pick<IncomingMessage, 'headers' | 'url'>): boolean {
+/** Every override the request carries (headers and query), joined; '' when none. */
+function overridesOf(req: Pick<IncomingMessage, 'headers' | 'url'>): string {
+  const found: string[] = [];
   for (const name of METHOD_OVERRIDE_HEADERS) {
     const value = req.headers[name];
-    if (value !== undefined && ECHOING.test(Array.isArray(value) ? value.join(',') : value)) return true;
+    if (value !== undefined) found.push(Array.isArray(value) ? value.join(',') : value);
   }
   const fromQuery = queryOverride(req.url ?? '');
-  return fromQuery !== null && ECHOING.test(fromQuery);
+  if (fromQuery !== null) found.push(fromQuery);
+  return found.join(',');
+}
+
+/** True when a header or the query asks the upstream to treat the request as TRACE or TRACK. */
+export function overridesToTrace(req: Pick<IncomingMessage, 'headers' | 'url'>): boolean {
+  const overrides = overridesOf(req);
+  return overrides !== '' && ECHOING.test(overrides);
+}
+
+/** The methods that change nothing (RFC 9110 safe methods). */
+const SAFE = new Set(['get', 'head', 'options']);
+
+/**
+ * True when the request is, or asks the upstream to treat it as, a method that may change
+ * something: what the cross-site check must look at (a GET with `_method=DELETE` is a DELETE to
+ * an upstream that honours overrides).
+ */
+export function isUnsafeRequest(req: Pick<IncomingMessage, 'headers' | 'url' | 'method'>): boolean {
+  if (!SAFE.has((req.method ?? 'GET').toLowerCase())) return true;
+  const overrides = overridesOf(req);
+  return overrides !== '' && overrides.split(/[^a-z]+/i).some((word) => word !== '' && !SAFE.has(word.toLowerCase()));
 }
