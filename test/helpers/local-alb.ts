@@ -167,7 +167,8 @@ export interface JwtSignOptions {
   alg?: JwksAlgorithm;
   issuer?: string | null;
   audience?: string | string[] | null;
-  ttlSeconds?: number;
+  /** null: no exp at all. */
+  ttlSeconds?: number | null;
   /** ms since epoch, the signing time. */
   now?: number;
 }
@@ -223,7 +224,8 @@ export class LocalJwks {
     const key = this.#keys.get(alg);
     if (!key) throw new Error(`no ${alg} key in this JWKS`);
     const now = Math.floor((options.now ?? Date.now()) / 1000);
-    let jwt = new SignJWT(claims).setProtectedHeader({ alg, kid: key.jwk.kid!, typ: 'JWT' }).setIssuedAt(now).setExpirationTime(now + (options.ttlSeconds ?? 300));
+    let jwt = new SignJWT(claims).setProtectedHeader({ alg, kid: key.jwk.kid!, typ: 'JWT' }).setIssuedAt(now);
+    if (options.ttlSeconds !== null) jwt = jwt.setExpirationTime(now + (options.ttlSeconds ?? 300));
     const issuer = options.issuer === undefined ? this.issuer : options.issuer;
     const audience = options.audience === undefined ? this.audience : options.audience;
     if (issuer !== null) jwt = jwt.setIssuer(issuer);
