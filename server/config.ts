@@ -5,8 +5,9 @@
  */
 import path from 'node:path';
 import { ConfigError } from './errors.js';
+import { ASSERTION_OPTIONS, parseAssertionOptions, type AssertionOptions, type RawAssertionOptions, type RepeatableValue } from './identity/index.js';
 import { isLoopbackAddress } from './ip-address.js';
-import { parseTrustProxy, type TrustProxy } from './proxy/index.js';
+import { parseIdentityHeaders, parseTrustProxy, type IdentityHeaderSpec, type TrustProxy } from './proxy/index.js';
 
 export interface Config {
   /** Interface to listen on. */
@@ -75,9 +76,14 @@ export interface Config {
   keyEncryptionKey: string | null;
   /** pino log level. */
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Identity assertions of a load balancer or authenticating proxy, from the ASSERTION_OPTIONS flags (docs/load-balancer.md). */
+  assertions: AssertionOptions;
+  /** --identity-header: request headers set from the identity for header-auth upstreams (none for anonymous callers). */
+  identityHeaders: readonly IdentityHeaderSpec[];
 }
 
-type Key = keyof Config;
+/** The keys of OPTIONS: Config's own, and the assertion flags that make up Config.assertions. */
+type Key = Exclude<keyof Config, 'assertions'> | keyof RawAssertionOptions;
 
 export interface OptionSpec {
   key: Key;
@@ -86,6 +92,8 @@ export interface OptionSpec {
   env: string;
   description: string;
   defaultText: string;
+  /** The flag may be given several times; its variable holds several entries (one per line, or separated by commas and spaces). */
+  repeatable?: boolean;
 }
 
 /** The documented options; cli.ts builds its flags and help from this table and docs/configuration.md mirrors it. */
@@ -121,12 +129,14 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'consumerCacheMaxSeconds', flag: '--consumer-cache-max <duration>', env: 'JWTGATE_CONSUMER_CACHE_MAX', description: 'longest time any JWKS consumer caches the keys without refetching (Grafana cache_ttl, Envoy cache_duration), e.g. 60m: a next key signs only once published this long, the previous key stays published token TTL + this', defaultText: '60m' },
   { key: 'rotateEverySeconds', flag: '--rotate-every <duration>', env: 'JWTGATE_ROTATE_EVERY', description: 'rotate the signing key on a schedule, e.g. 30d (units s, m, h, d; at least --consumer-cache-max); done once by whichever server sees it due, audited', defaultText: 'off' },
   { key: 'clockSkewSeconds', flag: '--clock-skew <seconds>', env: 'JWTGATE_CLOCK_SKEW', description: 'clock difference tolerated between hosts: tokens carry nbf = iat - this, and /api accepts exp, nbf and iat this far off', defaultText: '30' },
+  ...ASSERTION_OPTIONS.map(({ key, flag, env, description, defaultText, repeatable }): OptionSpec => ({ key, flag, env, description, defaultText, repeatable })),
+  { key: 'identityHeaders', flag: '--identity-header <name=field>', env: 'JWTGATE_IDENTITY_HEADER', description: 'set this request header from the caller\'s identity for header-auth upstreams (repeatable); FIELD is name, roles, email or claim:<claim>, e.g. X-WEBAUTH-USER=name for Grafana; never set for anonymous callers', defaultText: '(none)', repeatable: true },
   { key: 'keyEncryptionKey', flag: null, env: 'JWTGATE_KEY_ENCRYPTION_KEY', description: 'encrypts private keys at rest (AES-256-GCM); at least 32 characters, e.g. `openssl rand -base64 32`', defaultText: '(none: keys stored in clear, file mode 0600)' },
   { key: 'adminPassword', flag: null, env: 'JWTGATE_ADMIN_PASSWORD', description: 'password of the admin user created on first start (random and printed once when unset)', defaultText: '(random)' },
 ];
 
-/** Raw flag values as commander gives them (strings, or true for boolean flags). */
-export type Flags = Partial<Record<Key, string | boolean | undefined>>;
+/** Raw flag values as commander gives them (strings, true for boolean flags, arrays for repeatable ones). */
+export type Flags = Partial<Record<Key, string | boolean | readonly string[] | undefined>>;
 export type Env = Readonly<Record<string, string | undefined>>;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -182,10 +192,15 @@ export function loadConfig(flags: Flags, env: Env = processEnv()): Config {
     if (!spec) throw new Error(`no option ${key}`);
     const flagName = spec.flag ? spec.flag.split(' ')[0]! : spec.env;
     const flag = flags[key];
-    if (flag !== undefined) return { value: flag, name: flagName };
+    if (flag !== undefined) return { value: typeof flag === 'object' ? flag.join(',') : flag, name: flagName };
     const fromEnv = env[spec.env];
     if (fromEnv !== undefined) return { value: fromEnv, name: spec.env };
     return undefined;
+  };
+  /** A repeatable option: the repeated flag's values, else the variable's text (split by repeatedEntries). */
+  const repeated = (key: Key): RepeatableValue | undefined => {
+    const flag = flags[key];
+    return typeof flag === 'object' ? flag : raw(key)?.value.toString();
   };
   const str = (key: Key, fallback: string): string => {
     const r = raw(key);
@@ -269,7 +284,17 @@ export function loadConfig(flags: Flags, env: Env = processEnv()): Config {
   const maxTunnelsPerClient = int('maxTunnelsPerClient', 32, 1, 1_000_000);
   const auditLogRaw = str('auditLogFile', '');
 
-  if (problems.length > 0) throw new ConfigError(problems);
+  const assertionRaw: Record<string, string | boolean | RepeatableValue> = {};
+  for (const spec of ASSERTION_OPTIONS) {
+    const value = spec.repeatable ? repeated(spec.key) : raw(spec.key)?.value;
+    if (value !== undefined) assertionRaw[spec.key] = value;
+  }
+  const assertions = parseAssertionOptions(assertionRaw as RawAssertionOptions, { host, allowInsecureRemote, trustProxy: typeof trustParsed === 'string' ? null : trustParsed });
+  if (!assertions.ok) problems.push(...assertions.problems);
+  const identityHeaders = parseIdentityHeaders(repeated('identityHeaders'));
+  if (!identityHeaders.ok) problems.push(...identityHeaders.problems);
+
+  if (problems.length > 0 || !assertions.ok || !identityHeaders.ok) throw new ConfigError(problems);
   return {
     host,
     port,
@@ -305,6 +330,8 @@ export function loadConfig(flags: Flags, env: Env = processEnv()): Config {
     clockSkewSeconds,
     keyEncryptionKey,
     logLevel,
+    assertions: assertions.options,
+    identityHeaders: identityHeaders.headers,
   };
 }
 

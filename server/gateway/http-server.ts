@@ -15,7 +15,7 @@ import type { IdentityPipelines } from './identity-pipelines.js';
 import type { StoreView } from './store-view.js';
 
 export interface HttpServerDeps {
-  config: Pick<Config, 'insecure' | 'upstreamTimeoutMs' | 'trustProxy' | 'publicUrl' | 'maxBodyBytes' | 'maxHeaderSize' | 'tunnelIdleTimeoutMs' | 'maxTunnels' | 'maxTunnelsPerClient'>;
+  config: Pick<Config, 'insecure' | 'upstreamTimeoutMs' | 'trustProxy' | 'publicUrl' | 'maxBodyBytes' | 'maxHeaderSize' | 'tunnelIdleTimeoutMs' | 'maxTunnels' | 'maxTunnelsPerClient' | 'identityHeaders' | 'assertions'>;
   view: StoreView;
   identities: IdentityPipelines;
   app: Express;

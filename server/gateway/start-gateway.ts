@@ -5,6 +5,7 @@ import { prepareBootstrap } from './bootstrap.js';
 import { isLoopbackHost, type Config } from '../config.js';
 import { openAuditLog } from '../audit.js';
 import { createHttpServer } from './http-server.js';
+import { createAssertionSources, logAssertionSettings } from './assertion-sources.js';
 import { createIdentityPipelines } from './identity-pipelines.js';
 import { viaName } from '../proxy/index.js';
 import type { Logger } from '../log.js';
@@ -29,7 +30,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Running
     const audit = openAuditLog(config.auditLogFile);
     const view = new StoreView({ store, config, log, audit });
     let listeningPort = config.port;
-    const identities = createIdentityPipelines(config, view);
+    const identities = createIdentityPipelines(config, view, createAssertionSources(config, { store, users: view.users, audit, log }));
     const app = createApp({ config, store, view, identities, log, audit, self: () => ({ port: listeningPort, host: config.host, names: [] }) });
     const { server, proxy, closeUpgrades } = createHttpServer({ config, view, identities, app, log, viaName: viaName(await store.deploymentId()) });
     server.headersTimeout = config.headersTimeoutMs;
@@ -52,6 +53,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Running
     await bootstrap.apply();
     await view.refresh();
     view.start();
+    logAssertionSettings(config, log);
     if (config.insecure) {
       log.warn(`--insecure: every caller is anonymousUser with ROLE_ADMIN, ROLE_ANONYMOUS, ROLE_USER${isLoopbackHost(config.host) ? '' : ` and ${config.host} is not a loopback address`}`);
     }

@@ -15,8 +15,7 @@
  * Nothing is set for anonymous callers: a header-auth upstream would otherwise sign them up as a
  * user named anonymousUser.
  */
-import { claimValue } from '../identity/assertions/claims.js';
-import { ANONYMOUS_NAME } from '../identity/identity.js';
+import { ANONYMOUS_NAME, claimValue, headerNameProblem, repeatedEntries } from '../identity/index.js';
 
 export type IdentityField = { readonly kind: 'name' } | { readonly kind: 'roles' } | { readonly kind: 'email' } | { readonly kind: 'claim'; readonly claim: string };
 
@@ -39,23 +38,6 @@ export interface IdentityForHeaders {
 export const MAX_IDENTITY_HEADER_BYTES = 4096;
 const MAX_IDENTITY_HEADERS = 32;
 
-/** RFC 9110 token characters, without "_" (CGI/WSGI servers read "_" as "-"; nginx drops such names). */
-const HEADER_NAME = /^[!#$%&'*+.^`|~0-9A-Za-z-]{1,64}$/;
-
-/** HTTP's own machinery and the headers the gateway sets or reads itself. */
-const RESERVED_HEADERS = new Set([
-  'authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'host', 'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer',
-  'transfer-encoding', 'upgrade', 'content-length', 'content-type', 'content-encoding', 'expect', 'via', 'forwarded', 'x-forwarded-for',
-  'x-forwarded-host', 'x-forwarded-proto', 'x-real-ip',
-]);
-
-/** Null when `name` may carry identity; else why not (used for --identity-header and --trusted-jwt-header). */
-export function headerNameProblem(name: string, flag: string): string | null {
-  if (!HEADER_NAME.test(name)) return `${flag} must be a header name (letters, digits, "-"; no "_"; at most 64), got ${JSON.stringify(name)}`;
-  if (RESERVED_HEADERS.has(name.toLowerCase())) return `${flag} cannot be ${name.toLowerCase()}: the gateway reads or sets it itself`;
-  return null;
-}
-
 function fieldOf(text: string): IdentityField | null {
   if (text === 'name' || text === 'roles' || text === 'email') return { kind: text };
   const claim = text.startsWith('claim:') ? text.slice(6).trim() : '';
@@ -63,9 +45,9 @@ function fieldOf(text: string): IdentityField | null {
   return null;
 }
 
-/** Parses the entries (an array from repeated flags; one string from the environment is split at commas). */
+/** Parses the entries (an array from repeated flags, or one string from the environment: see repeatedEntries). */
 export function parseIdentityHeaders(raw: string | readonly string[] | undefined): ParsedIdentityHeaders {
-  const list = (raw === undefined ? [] : typeof raw === 'string' ? raw.split(',') : raw).map((e) => e.trim()).filter((e) => e !== '');
+  const list = repeatedEntries(raw);
   const problems: string[] = [];
   const headers: IdentityHeaderSpec[] = [];
   if (list.length > MAX_IDENTITY_HEADERS) problems.push(`at most ${MAX_IDENTITY_HEADERS} --identity-header entries`);
@@ -128,6 +110,28 @@ export function identityHeaderValues(specs: readonly IdentityHeaderSpec[], ident
     else headers.push(spec.name, value);
   }
   return { headers, omitted };
+}
+
+const NONE: readonly string[] = Object.freeze([]);
+
+/**
+ * identityHeaderValues for the /proxy flow: worked out once per Identity object (the sources hand
+ * out the same object for a cached caller), so the hot path pays a WeakMap lookup.
+ * `onOmitted` hears of the values left out, once per identity.
+ */
+export function identityHeaderWriter(specs: readonly IdentityHeaderSpec[], onOmitted?: (name: string, omitted: readonly string[]) => void): (identity: IdentityForHeaders) => readonly string[] {
+  if (specs.length === 0) return () => NONE;
+  const cache = new WeakMap<IdentityForHeaders, readonly string[]>();
+  return (identity) => {
+    let headers = cache.get(identity);
+    if (headers === undefined) {
+      const values = identityHeaderValues(specs, identity);
+      if (values.omitted.length > 0) onOmitted?.(identity.name, values.omitted);
+      headers = Object.freeze(values.headers);
+      cache.set(identity, headers);
+    }
+    return headers;
+  };
 }
 
 export { WELL_KNOWN_IDENTITY_HEADERS, WELL_KNOWN_IDENTITY_PREFIXES, isWellKnownIdentityHeader, identityHeaderStripper, normalizeHeaderName } from './identity-header-list.js';

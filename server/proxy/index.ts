@@ -11,3 +11,4 @@ export { createUpgradeForwarder, refuseUpgrade, type UpgradeForwarder } from './
 export { overridesToTrace, METHOD_OVERRIDE_HEADERS } from './method-override.js';
 export { TunnelLimits, type TunnelLimitsOptions } from './tunnel-limits.js';
 export { createProxyHandler, type ProxyHandler, type ProxyHandlerDeps, type ProxyState } from './proxy-handler.js';
+export { parseIdentityHeaders, identityHeaderValues, identityHeaderWriter, identityHeaderStripper, isWellKnownIdentityHeader, type IdentityHeaderSpec, type IdentityField } from './identity-headers.js';

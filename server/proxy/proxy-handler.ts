@@ -16,6 +16,7 @@ import { Forwarder } from './forwarder.js';
 import { createGcPacer, GC_EVERY_BYTES, minorGc } from './gc-pacer.js';
 import { isProxyPath, upstreamPath } from './forward-path.js';
 import { upstreamRequestHeaders, type GatewayHeaders } from './headers.js';
+import { identityHeaderWriter } from './identity-headers.js';
 import { overridesToTrace } from './method-override.js';
 import { requestBody } from './request-body.js';
 import { hasLooped } from './self-target.js';
@@ -34,12 +35,12 @@ export interface ProxyState {
 }
 
 export interface ProxyHandlerDeps {
-  config: Pick<Config, 'upstreamTimeoutMs' | 'trustProxy' | 'publicUrl' | 'maxBodyBytes' | 'tunnelIdleTimeoutMs' | 'maxTunnels' | 'maxTunnelsPerClient'>;
+  config: Pick<Config, 'upstreamTimeoutMs' | 'trustProxy' | 'publicUrl' | 'maxBodyBytes' | 'tunnelIdleTimeoutMs' | 'maxTunnels' | 'maxTunnelsPerClient' | 'identityHeaders' | 'assertions'>;
   state: ProxyState;
   /** Who is calling (identity/pipeline.ts), and how to read the client's address. */
   identities: IdentityPipeline;
   trust: RequestTrust;
-  log: Pick<Logger, 'warn' | 'error'>;
+  log: Pick<Logger, 'warn' | 'error' | 'debug'>;
   /** This deployment's Via pseudonym (loop detection). */
   viaName: string;
 }
@@ -62,6 +63,9 @@ export function createProxyHandler(deps: ProxyHandlerDeps): ProxyHandler {
   const pacer = createGcPacer({ everyBytes: GC_EVERY_BYTES, collect: minorGc() });
   const forwarder = new Forwarder({ timeoutMs: config.upstreamTimeoutMs, pacer });
   const ownVia = `1.1 ${viaName}`;
+  // --identity-header values, per identity; and the names a client can never send on top of the built-in ones.
+  const identityHeaders = identityHeaderWriter(config.identityHeaders, (name, omitted) => log.debug({ user: name, omitted }, 'identity headers left out (no value, or not a safe header value)'));
+  const identityNames: ReadonlySet<string> = new Set([...config.identityHeaders.map((h) => h.name), ...(config.assertions.trustedJwt ? [config.assertions.trustedJwt.header] : [])]);
   const tunnels = new TunnelLimits({ max: config.maxTunnels, maxPerClient: config.maxTunnelsPerClient });
   const upgrades = createUpgradeForwarder({
     timeoutMs: config.upstreamTimeoutMs,
@@ -124,6 +128,8 @@ export function createProxyHandler(deps: ProxyHandlerDeps): ProxyHandler {
       forwardedHost: forwarded.host,
       forwardedFor: forwarded.forwardedFor,
       via: incomingVia === undefined ? ownVia : `${Array.isArray(incomingVia) ? incomingVia.join(', ') : incomingVia}, ${ownVia}`,
+      identity: identityHeaders(identity),
+      identityNames,
     };
     return { target, path, own, identity };
   }

@@ -10,7 +10,7 @@
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { ExpiringLru } from '../../expiring-lru.js';
-import { AssertionKeysUnavailableError, InvalidAssertionError } from './errors.js';
+import { AssertionKeysUnavailableError, InvalidAssertionError } from '../../errors.js';
 
 /** What AWS hands out as a kid; checked before the kid is put into a URL. */
 export const ALB_KID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

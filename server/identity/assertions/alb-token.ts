@@ -15,7 +15,7 @@
  * ALB can sign a token that verifies (the 2024 "ALBeast" finding); only the signer tells ours apart.
  */
 import { verify as verifySignature, type KeyObject } from 'node:crypto';
-import { InvalidAssertionError } from './errors.js';
+import { InvalidAssertionError } from '../../errors.js';
 import { ALB_KID } from './alb-keys.js';
 
 /** ALB claims headers are limited to about 11 KB; anything far larger is refused unparsed. */

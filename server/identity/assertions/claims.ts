@@ -5,10 +5,9 @@
  * rules as users created by an administrator (names.ts); an assertion that does not map to a
  * valid name is refused (401), never turned into someone else.
  */
-import { GatewayError } from '../../errors.js';
+import { GatewayError, InvalidAssertionError } from '../../errors.js';
 import { validateRoles, validateUserName } from '../names.js';
 import { ROLE_USER } from '../identity.js';
-import { InvalidAssertionError } from './errors.js';
 import type { VerifiedAssertion } from './alb-token.js';
 
 export interface ClaimMapping {

@@ -1,9 +1,8 @@
 /**
  * Identity assertions made by a load balancer or an authenticating proxy that already logged the
  * user in: the AWS ALB's `x-amzn-oidc-data`, and standard JWTs from oauth2-proxy, Pomerium,
- * Cloudflare Access and the like. See docs/load-balancer-notes.md.
+ * Cloudflare Access and the like. See docs/load-balancer.md.
  */
-export { AssertionKeysUnavailableError, InvalidAssertionError, type AssertionRejection } from './errors.js';
 export { ALB_ASSERTION_HEADER, assertionToken, createAlbVerifier, createTrustedJwtVerifier, type AssertionVerifier, type VerifierTuning } from './sources.js';
 export { mapClaims, claimValue, DEFAULT_CLAIM_MAPPING, type AssertedIdentity, type AssertionSourceKind, type ClaimMapping } from './claims.js';
 export {
@@ -17,7 +16,8 @@ export {
   type RawAssertionOptions,
   type TrustedJwtSettings,
 } from './options.js';
-export type { ExemptPaths } from './exempt-paths.js';
-export type { RepeatableValue } from './option-values.js';
+export { NO_EXEMPT_PATHS, type ExemptPaths } from './exempt-paths.js';
+export { repeatedEntries, type RepeatableValue } from './option-values.js';
+export { headerNameProblem } from './header-names.js';
 export { TRUSTED_JWT_ALGORITHMS, type TrustedJwtAlgorithm } from './trusted-jwt.js';
 export { MAX_ASSERTION_LENGTH } from './alb-token.js';

@@ -3,9 +3,9 @@
  * reads them). Each returns the value and pushes a problem for bad input, so every problem is
  * reported at once.
  */
-import { isLoopbackAddress } from '../loopback.js';
+import { isLoopbackAddress } from '../../ip-address.js';
 
-/** A repeatable option: an array from a repeated flag (each entry whole), or one string from the environment (split at commas). */
+/** A repeatable option: an array from a repeated flag (each entry whole), or one string from the environment (see repeatedEntries). */
 export type RepeatableValue = string | readonly string[];
 
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
@@ -33,10 +33,14 @@ export function bool(raw: string | boolean, flag: string, problems: string[]): b
   return false;
 }
 
-/** The entries of a repeatable option, trimmed, empty ones dropped. */
-export function entries(raw: RepeatableValue | undefined): string[] {
+/**
+ * The entries of a repeatable option: each flag value whole (an array from repeated flags), or
+ * one JWTGATE_* string: one entry per line when it has several lines (for entries with commas or
+ * spaces, such as LDAP group DNs), else split at commas and white space. Trimmed, empty ones dropped.
+ */
+export function repeatedEntries(raw: RepeatableValue | undefined): string[] {
   if (raw === undefined) return [];
-  const list = typeof raw === 'string' ? raw.split(',') : raw;
+  const list = typeof raw !== 'string' ? raw : /[\r\n]/.test(raw) ? raw.split(/\r\n|\r|\n/) : raw.split(/[\s,]+/);
   return list.map((entry) => entry.trim()).filter((entry) => entry !== '');
 }
 

@@ -8,8 +8,8 @@ import type { TrustProxy } from '../../proxy/trust-proxy.js';
 import { validateRoles } from '../names.js';
 import { DEFAULT_CLAIM_MAPPING, type ClaimMapping } from './claims.js';
 import { NO_EXEMPT_PATHS, parseExemptPaths, type ExemptPaths } from './exempt-paths.js';
-import { headerNameProblem } from '../../proxy/identity-headers.js';
-import { bool, entries, isLoopbackHostName, keyServerUrl, text, words, type RepeatableValue } from './option-values.js';
+import { headerNameProblem } from './header-names.js';
+import { bool, isLoopbackHostName, repeatedEntries, keyServerUrl, text, words, type RepeatableValue } from './option-values.js';
 import { TRUSTED_JWT_ALGORITHMS, type TrustedJwtAlgorithm } from './trusted-jwt.js';
 
 export interface RawAssertionOptions {
@@ -36,7 +36,8 @@ export interface RawAssertionOptions {
 export interface AssertionContext {
   host: string;
   allowInsecureRemote: boolean;
-  trustProxy: TrustProxy;
+  /** null when --trust-proxy itself is invalid (already reported): its rules are not checked. */
+  trustProxy: TrustProxy | null;
 }
 
 export interface AlbSettings {
@@ -213,7 +214,7 @@ function parseClaims(raw: RawAssertionOptions, problems: string[]): ClaimMapping
   const usernameClaim = given(raw, 'usernameClaim');
   const rolesClaim = given(raw, 'rolesClaim');
   const map = new Map<string, string[]>();
-  for (const entry of entries(raw.roleMap)) {
+  for (const entry of repeatedEntries(raw.roleMap)) {
     const equals = entry.lastIndexOf('=');
     const group = equals > 0 ? entry.slice(0, equals).trim() : '';
     const role = equals > 0 ? entry.slice(equals + 1).trim() : '';
@@ -241,17 +242,20 @@ export function parseAssertionOptions(raw: RawAssertionOptions, context: Asserti
   const alb = parseAlb(raw, context, problems, warnings);
   const trustedJwt = parseTrusted(raw, alb !== null, problems);
   const claims = parseClaims(raw, problems);
-  const exempt = parseExemptPaths(entries(raw.authExempt));
+  const exempt = parseExemptPaths(repeatedEntries(raw.authExempt));
   if (Array.isArray(exempt)) problems.push(...exempt);
   const autoCreateUsers = raw.autoCreateUsers === undefined ? false : bool(raw.autoCreateUsers, '--auto-create-users', problems);
 
   const sourceOn = alb !== null || trustedJwt !== null;
   if (!sourceOn) {
-    const stray: Key[] = (['usernameClaim', 'rolesClaim', 'roleMap', 'defaultRoles', 'authExempt'] as const).filter((key) => raw[key] !== undefined && entries(raw[key]).length > 0);
+    const stray: Key[] = (['usernameClaim', 'rolesClaim', 'roleMap', 'defaultRoles', 'authExempt'] as const).filter((key) => raw[key] !== undefined && repeatedEntries(raw[key]).length > 0);
     if (autoCreateUsers) stray.push('autoCreateUsers');
     for (const key of stray) problems.push(`${flagOf(key)} applies to assertions: it needs --alb-region/--alb-key-url/--alb-bypass-validation or --trusted-jwt-header`);
-  } else if (context.trustProxy.kind === 'none') {
+  } else if (context.trustProxy?.kind === 'none') {
     problems.push('identity assertions are believed only from trusted peers: set --trust-proxy to the addresses of the load balancer or proxy');
+  } else if (context.trustProxy?.kind === 'hops') {
+    // A hop count trusts whichever peer connects: anyone who reaches the gateway directly could send the header.
+    problems.push('identity assertions need --trust-proxy as the addresses or CIDRs of the load balancer or proxy, not a hop count (which trusts every peer)');
   }
   if (problems.length > 0) return { ok: false, problems };
   return {

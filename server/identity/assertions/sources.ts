@@ -8,7 +8,7 @@ import { AlbKeyFetcher, type AlbKeyFetcherOptions } from './alb-keys.js';
 import { decodeUnverifiedAssertion, verifyAlbAssertion } from './alb-token.js';
 import { AssertionCache, type AssertionCacheOptions } from './cache.js';
 import { mapClaims, type AssertedIdentity, type AssertionSourceKind, type ClaimMapping } from './claims.js';
-import { InvalidAssertionError } from './errors.js';
+import { InvalidAssertionError } from '../../errors.js';
 import type { AlbSettings, TrustedJwtSettings } from './options.js';
 import { TrustedJwtVerifier, type TrustedJwtVerifierOptions } from './trusted-jwt.js';
 

@@ -10,8 +10,7 @@
  * get a 503 at once instead of each waiting for the timeout.
  */
 import { createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
-import { GatewayError } from '../../errors.js';
-import { AssertionKeysUnavailableError, InvalidAssertionError, type AssertionRejection } from './errors.js';
+import { AssertionKeysUnavailableError, GatewayError, InvalidAssertionError, type AssertionRejection } from '../../errors.js';
 import { MAX_ASSERTION_LENGTH, type VerifiedAssertion } from './alb-token.js';
 
 /** Asymmetric JWS algorithms jose verifies; the allow-list is chosen from these. */
