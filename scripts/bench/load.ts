@@ -1,6 +1,6 @@
 /**
- * The load runs (autocannon, in this process): scenarios a) to d) on every target in turn, the
- * initial warm-up, and the first logins of the rotation scenario.
+ * The load runs (autocannon, in this process): scenarios a) to d) on every target in turn, g) on
+ * the gateway, the initial warm-up, and the first logins of the rotation scenario.
  */
 import autocannon, { type AutocannonClient, type AutocannonOptions, type AutocannonRawResult, type AutocannonRequest } from 'autocannon';
 import { BENCH_PASSWORD, BENCH_USER, basicAuth, mib, progress, sizeLabel, type Row, type ScenarioId, type Settings, type Target } from './common.js';
@@ -8,45 +8,56 @@ import { RssSampler, foreignCpu, settle } from './process-stats.js';
 import { checkEssential } from './processes.js';
 
 export interface LoadScenario {
-  id: 'a' | 'b' | 'c' | 'd';
+  id: 'a' | 'b' | 'c' | 'd' | 'g';
   label: string;
   method: 'GET' | 'POST';
   body?: Buffer;
-  /** Authorization per connection: none, the one bench user, or every user in rotation. */
-  auth: 'none' | 'single' | 'rotation';
+  /** Credentials per connection: none, the one bench user, every user in rotation, or an ALB assertion per user in rotation. */
+  auth: 'none' | 'single' | 'rotation' | 'assertion';
+  /** Only on the gateway (the references would merely pass the header on). */
+  gatewayOnly?: boolean;
 }
 
-/** Scenarios a) to d), each run on every target in turn. */
+/** What the scenarios send: basic credentials of every user, ALB assertions (x-amzn-oidc-data) of every user. */
+export interface Credentials {
+  basic: readonly string[];
+  assertions: readonly string[];
+}
+
+/** Scenarios a) to d), each run on every target in turn, and g) on the gateway; those --only names. */
 export function loadScenarios(settings: Settings): LoadScenario[] {
-  return [
+  const all: LoadScenario[] = [
     { id: 'a', label: 'anonymous GET', method: 'GET', auth: 'none' },
     { id: 'b', label: 'basic-auth GET, 1 user', method: 'GET', auth: 'single' },
     { id: 'c', label: `basic-auth GET, ${settings.users} users rotating`, method: 'GET', auth: 'rotation' },
     { id: 'd', label: `POST ${sizeLabel(settings.postBytes)} bodies`, method: 'POST', body: Buffer.alloc(settings.postBytes, 'p'), auth: 'none' },
+    { id: 'g', label: `ALB-assertion GET, ${settings.users} fixed tokens rotating`, method: 'GET', auth: 'assertion', gatewayOnly: true },
   ];
+  return all.filter((scenario) => settings.only.has(scenario.id));
 }
 
 /**
- * Authorization of every user, split so that connection k cycles through users k, k+C, k+2C,
- * ... (C connections): every user in rotation, no two connections on the same user at once.
+ * One header value per user, split so that connection k cycles through users k, k+C, k+2C, ...
+ * (C connections): every user in rotation, no two connections on the same user at once.
  */
-function rotationClientSetup(auths: readonly string[], connections: number): (client: AutocannonClient) => void {
+function rotationClientSetup(header: string, values: readonly string[], connections: number): (client: AutocannonClient) => void {
   let next = 0;
   return (client) => {
-    const k = next++ % Math.min(connections, auths.length);
+    const k = next++ % Math.min(connections, values.length);
     const requests: AutocannonRequest[] = [];
-    for (let i = k; i < auths.length; i += Math.min(connections, auths.length)) requests.push({ headers: { authorization: auths[i]! } });
+    for (let i = k; i < values.length; i += Math.min(connections, values.length)) requests.push({ headers: { [header]: values[i]! } });
     client.setRequests(requests);
   };
 }
 
-function loadOptions(scenario: LoadScenario, target: Target, connections: number, auths: readonly string[]): AutocannonOptions {
+function loadOptions(scenario: LoadScenario, target: Target, connections: number, credentials: Credentials): AutocannonOptions {
   const headers: Record<string, string> = {};
   if (scenario.auth === 'single') headers['authorization'] = basicAuth(BENCH_USER, BENCH_PASSWORD);
   if (scenario.body) headers['content-type'] = 'application/octet-stream';
   const options: AutocannonOptions = { url: `${target.origin}${target.prefix}/x`, connections, method: scenario.method, headers, timeout: 10 };
   if (scenario.body) options.body = scenario.body;
-  if (scenario.auth === 'rotation') options.setupClient = rotationClientSetup(auths, connections);
+  if (scenario.auth === 'rotation') options.setupClient = rotationClientSetup('authorization', credentials.basic, connections);
+  if (scenario.auth === 'assertion') options.setupClient = rotationClientSetup('x-amzn-oidc-data', credentials.assertions, connections);
   return options;
 }
 
@@ -137,23 +148,24 @@ interface Cell {
  * user logs in once (cold password checks, reported as its own row). Before each run the
  * processes are left to become idle.
  */
-export async function measureLoad(scenarios: readonly LoadScenario[], targets: readonly Target[], settings: Settings, auths: readonly string[]): Promise<Row[]> {
+export async function measureLoad(scenarios: readonly LoadScenario[], allTargets: readonly Target[], settings: Settings, credentials: Credentials): Promise<Row[]> {
+  const targetsOf = (scenario: LoadScenario) => (scenario.gatewayOnly ? allTargets.filter((t) => t.name === 'gateway') : allTargets);
   const cells = new Map<string, Cell>();
   const firstLogins = new Map<ScenarioId, { row: Row; primedAt: number }>();
   const sliceS = settings.durationS / settings.rounds;
   for (let round = 1; round <= settings.rounds; round++) {
     for (const scenario of scenarios) {
-      for (const target of targets) {
+      for (const target of targetsOf(scenario)) {
         if (round === 1 && scenario.auth === 'rotation' && target.name === 'gateway') {
           const primedAt = performance.now();
-          firstLogins.set(scenario.id, { row: await primeUsers(target, settings, auths), primedAt });
+          firstLogins.set(scenario.id, { row: await primeUsers(target, settings, credentials.basic), primedAt });
         }
         progress(`${scenario.id}) ${scenario.label} / ${target.name}, round ${round}/${settings.rounds}: warm-up ${settings.warmupS} s, then ${sliceS} s measured`);
         await settle();
-        await cannon({ ...loadOptions(scenario, target, settings.connections, auths), duration: settings.warmupS }, (settings.warmupS + 30) * 1000);
+        await cannon({ ...loadOptions(scenario, target, settings.connections, credentials), duration: settings.warmupS }, (settings.warmupS + 30) * 1000);
         checkEssential();
         await settle();
-        const options = { ...loadOptions(scenario, target, settings.connections, auths), duration: sliceS };
+        const options = { ...loadOptions(scenario, target, settings.connections, credentials), duration: sliceS };
         const sampler = new RssSampler(target.pids);
         const raw = await foreignCpu.measure(`${scenario.id}) ${target.name}`, () => cannon(options, (sliceS + 30) * 1000));
         const peakKiB = sampler.stop();
@@ -170,7 +182,7 @@ export async function measureLoad(scenarios: readonly LoadScenario[], targets: r
   }
   const rows: Row[] = [];
   for (const scenario of scenarios) {
-    for (const target of targets) {
+    for (const target of targetsOf(scenario)) {
       const first = target.name === 'gateway' ? firstLogins.get(scenario.id) : undefined;
       if (first) rows.push(first.row);
       const cell = cells.get(`${scenario.id} ${target.name}`)!;
@@ -190,7 +202,7 @@ async function primeUsers(target: Target, settings: Settings, auths: readonly st
   const sampler = new RssSampler(target.pids);
   const started = performance.now();
   const result = await cannon(
-    { url: `${target.origin}${target.prefix}/x`, connections, amount: auths.length, timeout: 30, setupClient: rotationClientSetup(auths, connections) },
+    { url: `${target.origin}${target.prefix}/x`, connections, amount: auths.length, timeout: 30, setupClient: rotationClientSetup('authorization', auths, connections) },
     Math.max(120_000, auths.length * 200),
   );
   const seconds = (performance.now() - started) / 1000;

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import type { Bar } from './bars.js';
-import { findRow, fmtRate, fmtRatio, mib, sizeLabel, type Row, type Settings } from './common.js';
+import { RUN_IDS, findRow, fmtRate, fmtRatio, mib, sizeLabel, type Row, type Settings } from './common.js';
 import type { NginxBinary } from './nginx.js';
 import { SETTLE_LIMIT_MS, foreignCpu, settleStats } from './process-stats.js';
 import { READINESS_RUNS, type Readiness } from './readiness.js';
@@ -51,9 +51,11 @@ export function methodNotes(settings: Settings, nginxFound: boolean): string[] {
     'errors = non-2xx responses + socket errors (timeouts included); latency percentiles have 1 ms resolution (autocannon)',
     'peak RSS = max VmRSS sampled every 50 ms during the measured run: gateway process / upstream process (direct) / nginx master + worker',
     'scenario b) uses the single user "bench"; c) the users u0..uN-1, connection k cycling through users k, k+C, ...; d)-f) are anonymous',
+    'scenario g) runs on the gateway only: one x-amzn-oidc-data token per user u0..uN-1 (ES256, padded, signed by a local ALB in the benchmark process whose key URL the gateway gets with --alb-key-url), cycled like c); with g) the gateway runs every scenario with --trust-proxy 127.0.0.1 and the ALB flags',
     `e)/f): ${TRANSFER_REPEATS} transfers per target, one at a time, interleaved over the targets (node:http client, 1 MiB writes with back-pressure / counting the body); the table shows the median rate and the highest RSS peak`,
   ];
   if (!nginxFound) notes.push('nginx reference skipped: no nginx binary found (apt-get install nginx-light); the nginx bar is SKIP');
+  if (settings.only.size < RUN_IDS.length) notes.push(`--only ${[...settings.only].join(',')}: the other scenarios were not run, their bars are SKIP`);
   if (settings.quick) notes.push(`quick mode: ${settings.durationS} s runs, ${settings.users} users, ${sizeLabel(settings.bigBytes)} transfers: a smoke test, the numbers are indicative only`);
   return notes;
 }
@@ -125,7 +127,8 @@ export interface Report {
   rows: readonly Row[];
   /** The gateway's VmHWM over the whole run, KiB. */
   gatewayHwmKiB: number | null;
-  readiness: Readiness;
+  /** null: not run (--only). */
+  readiness: Readiness | null;
   bars: readonly Bar[];
 }
 
@@ -154,7 +157,7 @@ export function printReport({ machine, settings, notes, rows, gatewayHwmKiB, rea
   out.push(renderTable(rows));
   out.push('');
   out.push(`gateway VmHWM (whole run): ${gatewayHwmKiB === null ? 'n/a' : `${mib(gatewayHwmKiB).toFixed(1)} MiB`}`);
-  out.push(`serve readiness: median ${readiness.medianMs.toFixed(0)} ms of ${READINESS_RUNS} (${readiness.runsMs.map((ms) => ms.toFixed(0)).join(', ')} ms)`);
+  out.push(readiness === null ? 'serve readiness: not run (--only)' : `serve readiness: median ${readiness.medianMs.toFixed(0)} ms of ${READINESS_RUNS} (${readiness.runsMs.map((ms) => ms.toFixed(0)).join(', ')} ms)`);
   out.push('');
   out.push('bars:');
   const nameWidth = Math.max(...bars.map((b) => b.name.length));

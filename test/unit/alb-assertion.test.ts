@@ -48,6 +48,13 @@ describe('ALB assertions', () => {
     assert.equal(identity.claims['sub'], 'alice');
     assert.equal(v.cached(token), identity);
     assert.equal(v.header, 'x-amzn-oidc-data');
+    // The cache finds entries by the token's tail but answers only for the very same token.
+    const [header, payload, signature] = token.split('.');
+    const forged = `${header}.${paddedSegment({ sub: 'mallory', exp: 9e9 })}.${signature}`;
+    assert.equal(forged.slice(-32), token.slice(-32));
+    assert.equal(v.cached(forged), undefined);
+    assert.equal(v.cached(`${header}.${payload}.${signature}`), identity, 'an equal token built anew is a hit');
+    await assert.rejects(v.verify(forged), refused('signature'));
   });
 
   it('checks the signature over the padded segments as received: a padding-stripped variant is refused before any key fetch', async () => {
