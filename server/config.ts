@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { ConfigError } from './errors.js';
-import { ASSERTION_OPTIONS, parseAssertionOptions, type AssertionOptions, type RawAssertionOptions, type RepeatableValue } from './identity/index.js';
+import { ASSERTION_OPTIONS, booleanOption as bool, parseAssertionOptions, type AssertionOptions, type RawAssertionOptions, type RepeatableValue } from './identity/index.js';
 import { isLoopbackAddress } from './ip-address.js';
 import { parseIdentityHeaders, parseTrustProxy, type IdentityHeaderSpec, type TrustProxy } from './proxy/index.js';
 
@@ -104,7 +104,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'insecure', flag: '--insecure', env: 'JWTGATE_INSECURE', description: 'no security: every caller is anonymousUser with ROLE_ADMIN, ROLE_ANONYMOUS, ROLE_USER', defaultText: 'false' },
   { key: 'allowInsecureRemote', flag: '--allow-insecure-remote', env: 'JWTGATE_ALLOW_INSECURE_REMOTE', description: 'allow --insecure on a non-loopback --host', defaultText: 'false' },
   { key: 'publicUrl', flag: '--public-url <url>', env: 'JWTGATE_PUBLIC_URL', description: 'URL clients use to reach the gateway; X-Forwarded-Proto/-Host are taken from it instead of the Host header (recommended: upstreams call it back)', defaultText: '(from the Host header)' },
-  { key: 'trustProxy', flag: '--trust-proxy <cidrs|hops>', env: 'JWTGATE_TRUST_PROXY', description: 'peers whose X-Forwarded-For/-Proto/-Host are believed: comma-separated IPs/CIDRs, or a hop count', defaultText: 'none' },
+  { key: 'trustProxy', flag: '--trust-proxy <cidrs|hops>', env: 'JWTGATE_TRUST_PROXY', description: 'peers whose X-Forwarded-For/-Proto/-Host (and load-balancer assertions) are believed: comma-separated IPs/CIDRs, or a hop count (not with assertions)', defaultText: 'none' },
   { key: 'maxHeaderSize', flag: '--max-header-size <bytes>', env: 'JWTGATE_MAX_HEADER_SIZE', description: 'largest request head; 431 beyond', defaultText: '16384' },
   { key: 'headersTimeoutMs', flag: '--headers-timeout <seconds>', env: 'JWTGATE_HEADERS_TIMEOUT', description: 'time a client has to send the request head (slow-loris bound); 408 after it', defaultText: '10' },
   { key: 'idleTimeoutMs', flag: '--idle-timeout <seconds>', env: 'JWTGATE_IDLE_TIMEOUT', description: 'close a client socket idle this long (must exceed --upstream-timeout)', defaultText: 'upstream timeout + 10' },
@@ -149,15 +149,6 @@ function intIn(raw: string, name: string, min: number, max: number, problems: st
   const n = Number(raw.trim());
   if (n < min || n > max) problems.push(`${name} must be between ${min} and ${max}, got ${n}`);
   return n;
-}
-
-function bool(raw: string | boolean, name: string, problems: string[]): boolean {
-  if (typeof raw === 'boolean') return raw;
-  const v = raw.trim().toLowerCase();
-  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
-  if (['', '0', 'false', 'no', 'off'].includes(v)) return false;
-  problems.push(`${name} must be true or false (also 1/0, yes/no, on/off; empty is false), got ${JSON.stringify(raw)}`);
-  return false;
 }
 
 const DURATION_UNITS: Readonly<Record<string, number>> = { '': 1, s: 1, m: 60, h: 3600, d: 86_400 };

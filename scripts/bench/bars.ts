@@ -40,7 +40,8 @@ export function computeBars(rows: readonly Row[], readiness: Readiness | null, s
 
   judge('ALB-assertion GET >= 0.9 x basic-auth user GET (gateway)', [['g', 'gateway'], ['b', 'gateway']], (gwG, gwB) => {
     const ratio = gwG.rate / gwB.rate;
-    return [ratio >= 0.9 && gwG.errors === 0, `${fmtRate(gwG.rate)} vs ${fmtRate(gwB.rate)} req/s: ${fmtRatio(ratio)} x (needs >= 0.90), errors ${gwG.errors}`];
+    const cpu = (row: Row) => Number(row.details['cpuUsPerRequest']);
+    return [ratio >= 0.9 && gwG.errors === 0, `${fmtRate(gwG.rate)} vs ${fmtRate(gwB.rate)} req/s: ${fmtRatio(ratio)} x (needs >= 0.90), errors ${gwG.errors}; CPU ${cpu(gwG).toFixed(0)} vs ${cpu(gwB).toFixed(0)} µs/req (${fmtRatio(cpu(gwB) / cpu(gwG))} x)`];
   });
 
   judge(

@@ -4,7 +4,7 @@
  */
 import autocannon, { type AutocannonClient, type AutocannonOptions, type AutocannonRawResult, type AutocannonRequest } from 'autocannon';
 import { BENCH_PASSWORD, BENCH_USER, basicAuth, mib, progress, sizeLabel, type Row, type ScenarioId, type Settings, type Target } from './common.js';
-import { RssSampler, foreignCpu, settle } from './process-stats.js';
+import { RssSampler, cpuMicros, foreignCpu, settle } from './process-stats.js';
 import { checkEssential } from './processes.js';
 
 export interface LoadScenario {
@@ -134,6 +134,8 @@ export async function initialWarmUp(targets: readonly Target[], settings: Settin
 interface Cell {
   raws: AutocannonRawResult[];
   peakKiB: number;
+  /** CPU time of the target's processes over the measured slices, µs. */
+  cpuUs: number;
   /** performance.now() at the end of the last slice. */
   endedAt: number;
 }
@@ -167,12 +169,15 @@ export async function measureLoad(scenarios: readonly LoadScenario[], allTargets
         await settle();
         const options = { ...loadOptions(scenario, target, settings.connections, credentials), duration: sliceS };
         const sampler = new RssSampler(target.pids);
+        const cpuBefore = cpuMicros(target.pids());
         const raw = await foreignCpu.measure(`${scenario.id}) ${target.name}`, () => cannon(options, (sliceS + 30) * 1000));
+        const cpuUs = cpuMicros(target.pids()) - cpuBefore;
         const peakKiB = sampler.stop();
         checkEssential();
         const key = `${scenario.id} ${target.name}`;
-        const cell = cells.get(key) ?? { raws: [], peakKiB: 0, endedAt: 0 };
+        const cell = cells.get(key) ?? { raws: [], peakKiB: 0, cpuUs: 0, endedAt: 0 };
         cell.raws.push(raw);
+        cell.cpuUs += cpuUs;
         cell.endedAt = performance.now();
         cell.peakKiB = Math.max(cell.peakKiB, peakKiB);
         cells.set(key, cell);
@@ -188,6 +193,8 @@ export async function measureLoad(scenarios: readonly LoadScenario[], allTargets
       const cell = cells.get(`${scenario.id} ${target.name}`)!;
       // For the rotation: how long after the first logins its last slice ended (password cache, see report).
       const extra: Record<string, number> = first ? { secondsFromFirstLoginsToEnd: (cell.endedAt - first.primedAt) / 1000 } : {};
+      const ok = cell.raws.reduce((acc, raw) => acc + raw['2xx'], 0);
+      extra['cpuUsPerRequest'] = ok > 0 ? cell.cpuUs / ok : 0;
       rows.push(rowOf(scenario, target, cell.raws, cell.peakKiB, extra));
     }
   }

@@ -39,7 +39,8 @@ export function createAssertionSources(config: Pick<Config, 'assertions'>, deps:
 export function logAssertionSettings(config: Pick<Config, 'assertions' | 'trustProxy'>, log: Pick<Logger, 'info' | 'warn'>): void {
   const { alb, trustedJwt, authExempt, autoCreateUsers, warnings } = config.assertions;
   const from = config.trustProxy.kind === 'cidrs' ? config.trustProxy.text : null;
-  if (alb) log.info({ signer: alb.arn, keys: alb.keyUrlTemplate, from, autoCreateUsers }, 'accepting the ALB assertion (x-amzn-oidc-data) from trusted peers');
+  if (alb?.bypassValidation) log.info({ from, autoCreateUsers }, 'accepting the ALB assertion (x-amzn-oidc-data) from trusted peers, UNSIGNED (--alb-bypass-validation)');
+  else if (alb) log.info({ signer: alb.arn, keys: alb.keyUrlTemplate, from, autoCreateUsers }, 'accepting the ALB assertion (x-amzn-oidc-data) from trusted peers');
   if (trustedJwt) {
     const { header, jwksUrl, issuer, audience, algorithms } = trustedJwt;
     log.info({ header, jwks: jwksUrl.href, issuer, audience, algorithms, from, autoCreateUsers }, 'accepting trusted JWT assertions from trusted peers');

@@ -17,6 +17,7 @@ export {
   ALB_ASSERTION_HEADER,
   ASSERTION_OPTIONS,
   assertionToken,
+  booleanOption,
   claimValue,
   headerNameProblem,
   NO_EXEMPT_PATHS,

@@ -17,7 +17,7 @@ export {
   type TrustedJwtSettings,
 } from './options.js';
 export { NO_EXEMPT_PATHS, type ExemptPaths } from './exempt-paths.js';
-export { repeatedEntries, type RepeatableValue } from './option-values.js';
+export { bool as booleanOption, repeatedEntries, type RepeatableValue } from './option-values.js';
 export { headerNameProblem } from './header-names.js';
 export { TRUSTED_JWT_ALGORITHMS, type TrustedJwtAlgorithm } from './trusted-jwt.js';
 export { MAX_ASSERTION_LENGTH } from './alb-token.js';

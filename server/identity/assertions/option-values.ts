@@ -24,12 +24,13 @@ export function text(raw: string, flag: string, problems: string[], maxLength = 
   return value;
 }
 
+/** A boolean option: true from a flag, or a variable's 1/true/yes/on, 0/false/no/off or empty (any case). config.ts uses it too. */
 export function bool(raw: string | boolean, flag: string, problems: string[]): boolean {
   if (typeof raw === 'boolean') return raw;
   const value = raw.trim().toLowerCase();
   if (['1', 'true', 'yes', 'on'].includes(value)) return true;
   if (['', '0', 'false', 'no', 'off'].includes(value)) return false;
-  problems.push(`${flag} must be true or false, got ${JSON.stringify(raw)}`);
+  problems.push(`${flag} must be true or false (also 1/0, yes/no, on/off; empty is false), got ${JSON.stringify(raw)}`);
   return false;
 }
 

@@ -102,7 +102,7 @@ export const ASSERTION_OPTIONS: readonly AssertionOptionSpec[] = [
   spec('rolesClaim', '--roles-claim <claim>', 'JWTGATE_ROLES_CLAIM', 'claim holding groups or roles: a JSON array, or a string separated by commas or spaces (groups, custom:roles, ...)'),
   spec('roleMap', '--role-map <group=role>', 'JWTGATE_ROLE_MAP', 'map an IdP group to a jwtgate role (repeatable); when given, only mapped groups give roles', '(claim values are roles as they are)', true),
   spec('defaultRoles', '--default-roles <list>', 'JWTGATE_DEFAULT_ROLES', 'roles every asserted user gets in addition to the mapped ones (comma-separated; empty: none)', 'ROLE_USER'),
-  spec('authExempt', '--auth-exempt <path>', 'JWTGATE_AUTH_EXEMPT', 'request path served without requiring the assertion: exact (/healthz), or a prefix (/health/*) (repeatable)', '(none)', true),
+  spec('authExempt', '--auth-exempt <path>', 'JWTGATE_AUTH_EXEMPT', 'request path on which the assertion is neither read nor required (health checks): exact (/proxy/healthz), or a prefix (/proxy/health/*) (repeatable)', '(none)', true),
   spec('autoCreateUsers', '--auto-create-users', 'JWTGATE_AUTO_CREATE_USERS', 'store a user seen for the first time (no password); forwarded roles are the mapped ones plus the stored ones', 'false'),
 ];
 
