@@ -81,7 +81,10 @@ describe('parseAssertionOptions', () => {
     assert.equal(trustedJwt?.jwksUrl.href, 'https://team.cloudflareaccess.com/cdn-cgi/access/certs');
     assert.deepEqual(trustedJwt?.algorithms, ['RS256', 'ES256']);
     assert.deepEqual(trustedJwt?.audience, ['aud1', 'aud2']);
-    assert.deepEqual(ok({ trustedJwtHeader: 'X-Pomerium-Jwt-Assertion', trustedJwksUrl: 'https://p.example/.well-known/pomerium/jwks.json' }).trustedJwt?.algorithms, ['RS256', 'ES256']);
+    const noAudience = ok({ trustedJwtHeader: 'X-Pomerium-Jwt-Assertion', trustedJwksUrl: 'https://p.example/.well-known/pomerium/jwks.json' });
+    assert.deepEqual(noAudience.trustedJwt?.algorithms, ['RS256', 'ES256']);
+    assert.match(noAudience.warnings.join('\n'), /without --trusted-audience: every token this JWKS signs is accepted/, 'a missing audience is warned about at start');
+    assert.deepEqual(ok({ trustedJwtHeader: 'X-Jwt', trustedJwksUrl: 'https://p.example/jwks.json', trustedAudience: 'app' }).warnings, []);
   });
 
   it('refuses a trusted JWT without header or JWKS, a reserved or malformed header, and none/HMAC/unknown algorithms', () => {

@@ -166,7 +166,7 @@ function parseAlb(raw: RawAssertionOptions, context: AssertionContext, problems:
   });
 }
 
-function parseTrusted(raw: RawAssertionOptions, albOn: boolean, problems: string[]): TrustedJwtSettings | null {
+function parseTrusted(raw: RawAssertionOptions, albOn: boolean, problems: string[], warnings: string[]): TrustedJwtSettings | null {
   const header = given(raw, 'trustedJwtHeader');
   const jwks = given(raw, 'trustedJwksUrl');
   const issuer = given(raw, 'trustedIssuer');
@@ -192,6 +192,8 @@ function parseTrusted(raw: RawAssertionOptions, albOn: boolean, problems: string
   if (algorithmsRaw !== undefined && words(algorithmsRaw).length === 0) problems.push('--trusted-algorithms must name at least one algorithm');
   const audiences = audience === undefined ? null : audience.split(',').map((a) => text(a, '--trusted-audience', problems));
   if (jwksUrl === null) return null;
+  // An IdP's key set signs the tokens of every application it serves (a Keycloak realm, a Cloudflare team).
+  if (audience === undefined) warnings.push('--trusted-jwt-header without --trusted-audience: every token this JWKS signs is accepted, also those issued for other applications; set --trusted-audience (and --trusted-issuer)');
   return Object.freeze({
     header: name,
     jwksUrl,
@@ -240,7 +242,7 @@ export function parseAssertionOptions(raw: RawAssertionOptions, context: Asserti
   const problems: string[] = [];
   const warnings: string[] = [];
   const alb = parseAlb(raw, context, problems, warnings);
-  const trustedJwt = parseTrusted(raw, alb !== null, problems);
+  const trustedJwt = parseTrusted(raw, alb !== null, problems, warnings);
   const claims = parseClaims(raw, problems);
   const exempt = parseExemptPaths(repeatedEntries(raw.authExempt));
   if (Array.isArray(exempt)) problems.push(...exempt);
