@@ -11,14 +11,14 @@
  * rounds (--rounds) so that every cell is spread over the run:
  *   a) anonymous GET  b) basic-auth GET, one user  c) basic-auth GET, N users in rotation
  *   d) POST 1 MiB bodies  e) one big streaming upload  f) one big streaming download
- *   g) ALB-assertion GET, N fixed tokens in rotation (gateway only, behind a local ALB)
+ *   h) ALB-assertion GET, N fixed tokens in rotation (gateway only, behind a local ALB)
  * plus the time `jwtgate serve` takes to answer /healthz (`ready`). Prints one table and the bars
  * (PASS/FAIL/SKIP); `--json` prints one JSON object instead. Exit code 0 whatever the bars say;
  * non-zero only when the benchmark itself broke.
  *
  * Options: --json, --duration SECONDS (10), --rounds N (2), --connections N (50), --quick (smoke test),
  * --gateway-node-flags "FLAGS" (extra Node flags of the gateway, e.g. --max-semi-space-size=4),
- * --only LIST (some of a,b,c,d,e,f,g,ready; the bars that need the others are SKIP).
+ * --only LIST (some of a,b,c,d,e,f,h,ready; the bars that need the others are SKIP).
  *
  * This file parses the options and runs the steps in order; the steps live in scripts/bench/.
  */
@@ -54,7 +54,7 @@ function usage(): string {
     '                     extra Node flags of the gateway process (and of the readiness runs), space-separated',
     '                     (default none), e.g. --gateway-node-flags "--max-semi-space-size=4"',
     `  --only LIST        run only these, comma-separated: ${RUN_IDS.join(', ')} (default all; ready = serve readiness);`,
-    '                     e.g. --only a,b,g for the ALB-assertion bar. Bars whose results were not run are SKIP',
+    '                     e.g. --only a,b,h for the ALB-assertion bar. Bars whose results were not run are SKIP',
   ].join('\n');
 }
 
@@ -138,8 +138,8 @@ async function main(settings: Settings): Promise<void> {
   essential.add(upstream.child);
   progress(`upstream on ${upstream.target.origin} (pid ${upstream.child.pid})`);
   const run = settings.only;
-  // Scenario g): the gateway trusts the loopback peer and checks the local ALB's assertions (for every scenario).
-  alb = run.has('g') ? await startBenchAlb(settings.users) : null;
+  // Scenario h): the gateway trusts the loopback peer and checks the local ALB's assertions (for every scenario).
+  alb = run.has('h') ? await startBenchAlb(settings.users) : null;
   const gateway = await startGateway(dataDir, settings.gatewayNodeFlags, alb?.gatewayArgs ?? []);
   essential.add(gateway.child);
   const users = run.has('c') ? settings.users : 0;
@@ -176,7 +176,7 @@ async function main(settings: Settings): Promise<void> {
     if (run.has(kind)) rows.push(...(await measureTransfers(kind, targets, settings.bigBytes)));
   }
   const gatewayHwmKiB = statusKiB(gateway.child.pid, 'VmHWM');
-  if (alb) notes.push(`g) the gateway fetched the ALB key ${alb.keyRequests()} time(s) for ${alb.tokens.length} tokens`);
+  if (alb) notes.push(`h) the gateway fetched the ALB key ${alb.keyRequests()} time(s) for ${alb.tokens.length} tokens`);
 
   progress('stopping the gateway');
   await stopChild(gateway.child, 15_000);

@@ -1,5 +1,5 @@
 /**
- * Scenario g): the gateway behind an AWS ALB. A LocalAlb (test/helpers/local-alb.ts: ALB-format
+ * Scenario h): the gateway behind an AWS ALB. A LocalAlb (test/helpers/local-alb.ts: ALB-format
  * ES256 tokens, its PEM served per kid over HTTP) in the benchmark process signs one
  * x-amzn-oidc-data token per user, valid for the whole run; the gateway fetches the key once and
  * keeps each verified token cached (by the token, bounded).

@@ -38,10 +38,10 @@ export function computeBars(rows: readonly Row[], readiness: Readiness | null, s
     return [ratio >= 0.9, `${fmtRate(gwB.rate)} vs ${fmtRate(gwA.rate)} req/s: ${fmtRatio(ratio)} x (needs >= 0.90)`];
   });
 
-  judge('ALB-assertion GET >= 0.9 x basic-auth user GET (gateway)', [['g', 'gateway'], ['b', 'gateway']], (gwG, gwB) => {
-    const ratio = gwG.rate / gwB.rate;
+  judge('ALB-assertion GET >= 0.9 x basic-auth user GET (gateway)', [['h', 'gateway'], ['b', 'gateway']], (gwH, gwB) => {
+    const ratio = gwH.rate / gwB.rate;
     const cpu = (row: Row) => Number(row.details['cpuUsPerRequest']);
-    return [ratio >= 0.9 && gwG.errors === 0, `${fmtRate(gwG.rate)} vs ${fmtRate(gwB.rate)} req/s: ${fmtRatio(ratio)} x (needs >= 0.90), errors ${gwG.errors}; CPU ${cpu(gwG).toFixed(0)} vs ${cpu(gwB).toFixed(0)} µs/req (${fmtRatio(cpu(gwB) / cpu(gwG))} x)`];
+    return [ratio >= 0.9 && gwH.errors === 0, `${fmtRate(gwH.rate)} vs ${fmtRate(gwB.rate)} req/s: ${fmtRatio(ratio)} x (needs >= 0.90), errors ${gwH.errors}; CPU ${cpu(gwH).toFixed(0)} vs ${cpu(gwB).toFixed(0)} µs/req (${fmtRatio(cpu(gwB) / cpu(gwH))} x)`];
   });
 
   judge(

@@ -31,7 +31,7 @@ export interface Settings {
 }
 
 /** The parts of the benchmark --only can choose. */
-export const RUN_IDS = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'ready'] as const;
+export const RUN_IDS = ['a', 'b', 'c', 'd', 'e', 'f', 'h', 'ready'] as const;
 export type RunId = (typeof RUN_IDS)[number];
 
 // ---------------------------------------------------------------- targets and results
@@ -48,7 +48,7 @@ export interface Target {
   pids(): number[];
 }
 
-export type ScenarioId = 'a' | 'b' | 'c' | 'c0' | 'd' | 'e' | 'f' | 'g';
+export type ScenarioId = 'a' | 'b' | 'c' | 'c0' | 'd' | 'e' | 'f' | 'h';
 
 export interface Row {
   scenario: ScenarioId;

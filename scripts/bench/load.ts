@@ -1,5 +1,5 @@
 /**
- * The load runs (autocannon, in this process): scenarios a) to d) on every target in turn, g) on
+ * The load runs (autocannon, in this process): scenarios a) to d) on every target in turn, h) on
  * the gateway, the initial warm-up, and the first logins of the rotation scenario.
  */
 import autocannon, { type AutocannonClient, type AutocannonOptions, type AutocannonRawResult, type AutocannonRequest } from 'autocannon';
@@ -8,7 +8,7 @@ import { RssSampler, cpuMicros, foreignCpu, settle } from './process-stats.js';
 import { checkEssential } from './processes.js';
 
 export interface LoadScenario {
-  id: 'a' | 'b' | 'c' | 'd' | 'g';
+  id: 'a' | 'b' | 'c' | 'd' | 'h';
   label: string;
   method: 'GET' | 'POST';
   body?: Buffer;
@@ -24,14 +24,14 @@ export interface Credentials {
   assertions: readonly string[];
 }
 
-/** Scenarios a) to d), each run on every target in turn, and g) on the gateway; those --only names. */
+/** Scenarios a) to d), each run on every target in turn, and h) on the gateway; those --only names. */
 export function loadScenarios(settings: Settings): LoadScenario[] {
   const all: LoadScenario[] = [
     { id: 'a', label: 'anonymous GET', method: 'GET', auth: 'none' },
     { id: 'b', label: 'basic-auth GET, 1 user', method: 'GET', auth: 'single' },
     { id: 'c', label: `basic-auth GET, ${settings.users} users rotating`, method: 'GET', auth: 'rotation' },
     { id: 'd', label: `POST ${sizeLabel(settings.postBytes)} bodies`, method: 'POST', body: Buffer.alloc(settings.postBytes, 'p'), auth: 'none' },
-    { id: 'g', label: `ALB-assertion GET, ${settings.users} fixed tokens rotating`, method: 'GET', auth: 'assertion', gatewayOnly: true },
+    { id: 'h', label: `ALB-assertion GET, ${settings.users} fixed tokens rotating`, method: 'GET', auth: 'assertion', gatewayOnly: true },
   ];
   return all.filter((scenario) => settings.only.has(scenario.id));
 }

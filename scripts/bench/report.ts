@@ -52,7 +52,7 @@ export function methodNotes(settings: Settings, nginxFound: boolean): string[] {
     'peak RSS = max VmRSS sampled every 50 ms during the measured run: gateway process / upstream process (direct) / nginx master + worker',
     'CPU µs/req = CPU time (user + system) of those same processes over the measured slices / 2xx responses: unlike req/s it hardly depends on what else runs on the machine',
     'scenario b) uses the single user "bench"; c) the users u0..uN-1, connection k cycling through users k, k+C, ...; d)-f) are anonymous',
-    'scenario g) runs on the gateway only: one x-amzn-oidc-data token per user u0..uN-1 (ES256, padded, signed by a local ALB in the benchmark process whose key URL the gateway gets with --alb-key-url), cycled like c); with g) the gateway runs every scenario with --trust-proxy 127.0.0.1 and the ALB flags',
+    'scenario h) runs on the gateway only: one x-amzn-oidc-data token per user u0..uN-1 (ES256, padded, signed by a local ALB in the benchmark process whose key URL the gateway gets with --alb-key-url), cycled like c); with h) the gateway runs every scenario with --trust-proxy 127.0.0.1 and the ALB flags',
     `e)/f): ${TRANSFER_REPEATS} transfers per target, one at a time, interleaved over the targets (node:http client, 1 MiB writes with back-pressure / counting the body); the table shows the median rate and the highest RSS peak`,
   ];
   if (!nginxFound) notes.push('nginx reference skipped: no nginx binary found (apt-get install nginx-light); the nginx bar is SKIP');

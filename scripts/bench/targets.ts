@@ -50,7 +50,7 @@ export async function startUpstream(): Promise<{ child: Child; target: Target }>
   return { child, target: { name: 'direct', origin: match[1]!, prefix: '', pids: () => [child.pid] } };
 }
 
-/** `extraArgs`: more `serve` flags (the ALB's, for scenario g). */
+/** `extraArgs`: more `serve` flags (the ALB's, for scenario h). */
 export async function startGateway(dataDir: string, nodeFlags: readonly string[], extraArgs: readonly string[] = []): Promise<{ child: Child; target: Target }> {
   if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build`);
   const port = await freePort();
