@@ -11,12 +11,15 @@
  * rounds (--rounds) so that every cell is spread over the run:
  *   a) anonymous GET  b) basic-auth GET, one user  c) basic-auth GET, N users in rotation
  *   d) POST 1 MiB bodies  e) one big streaming upload  f) one big streaming download
- * plus the time `jwtgate serve` takes to answer /healthz. Prints one table and the bars
+ *   g) session-cookie GET, one user (gateway only: the cookie of a /login)
+ *   h) ALB-assertion GET, N fixed tokens in rotation (gateway only, behind a local ALB)
+ * plus the time `jwtgate serve` takes to answer /healthz (`ready`). Prints one table and the bars
  * (PASS/FAIL/SKIP); `--json` prints one JSON object instead. Exit code 0 whatever the bars say;
  * non-zero only when the benchmark itself broke.
  *
  * Options: --json, --duration SECONDS (10), --rounds N (2), --connections N (50), --quick (smoke test),
- * --gateway-node-flags "FLAGS" (extra Node flags of the gateway, e.g. --max-semi-space-size=4).
+ * --gateway-node-flags "FLAGS" (extra Node flags of the gateway, e.g. --max-semi-space-size=4),
+ * --only LIST (some of a,b,c,d,e,f,g,h,ready; the bars that need the others are SKIP).
  *
  * This file parses the options and runs the steps in order; the steps live in scripts/bench/.
  */
@@ -26,12 +29,13 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { computeBars } from './bench/bars.js';
-import { GiB, MiB, basicAuth, progress, userName, userPassword, type Row, type Settings, type Target } from './bench/common.js';
+import { startBenchAlb, type BenchAlb } from './bench/assertions.js';
+import { GiB, MiB, RUN_IDS, basicAuth, progress, userName, userPassword, type Row, type RunId, type Settings, type Target } from './bench/common.js';
 import { initialWarmUp, loadScenarios, measureLoad } from './bench/load.js';
 import { findNginx, startNginx } from './bench/nginx.js';
 import { statusKiB } from './bench/process-stats.js';
 import { essential, killAllChildren, stopAllChildren, stopChild, type Child } from './bench/processes.js';
-import { measureReadiness } from './bench/readiness.js';
+import { measureReadiness, type Readiness } from './bench/readiness.js';
 import { addRatios, describeMachine, methodNotes, printReport, runNotes } from './bench/report.js';
 import { checkTargets, configureGateway, sessionCookie, startGateway, startUpstream } from './bench/targets.js';
 import { measureTransfers } from './bench/transfers.js';
@@ -40,17 +44,18 @@ import { measureTransfers } from './bench/transfers.js';
 
 function usage(): string {
   return [
-    'usage: node dist/scripts/bench.js [--json] [--duration SECONDS] [--rounds N] [--connections N] [--quick] [--gateway-node-flags "FLAGS"]',
+    'usage: node dist/scripts/bench.js [--json] [--duration SECONDS] [--rounds N] [--connections N] [--quick] [--gateway-node-flags "FLAGS"] [--only LIST]',
     '  --json             print one JSON object instead of the table',
     '  --duration SECONDS measured seconds per target and scenario (default 10; 2 with --quick)',
     '  --rounds N         split them into N slices, interleaved with the other targets and scenarios',
     '                     (default 2; 1 with --quick), each slice after its own warm-up',
     '  --connections N    concurrent connections of the load generator (default 50)',
     '  --quick            smoke test: short runs, 100 users, 64 MiB transfers',
-    '  --only LIST        comma-separated scenarios to run (a,b,c,d,e,f,g and ready); the bars without data are skipped',
     '  --gateway-node-flags "FLAGS"',
     '                     extra Node flags of the gateway process (and of the readiness runs), space-separated',
     '                     (default none), e.g. --gateway-node-flags "--max-semi-space-size=4"',
+    `  --only LIST        run only these, comma-separated: ${RUN_IDS.join(', ')} (default all; ready = serve readiness);`,
+    '                     e.g. --only b,g for the session-cookie bar, --only b,h for the ALB-assertion bar. Bars whose results were not run are SKIP',
   ].join('\n');
 }
 
@@ -95,11 +100,10 @@ function parseSettings(argv: string[]): Settings {
   if (durationS / rounds < 1) throw new UsageError(`--duration ${durationS} over --rounds ${rounds} gives slices under 1 s`);
   const connections = values.connections === undefined ? 50 : Number(values.connections);
   if (!Number.isSafeInteger(connections) || connections < 1 || connections > 1000) throw new UsageError(`--connections must be an integer between 1 and 1000, got ${JSON.stringify(values.connections)}`);
-  const known = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'ready'] as const;
-  const only = values.only === undefined ? null : new Set(values.only.split(',').map((s) => s.trim()).filter(Boolean));
-  for (const id of only ?? []) if (!(known as readonly string[]).includes(id)) throw new UsageError(`--only: unknown scenario ${JSON.stringify(id)} (one of ${known.join(', ')})`);
+  const only = values.only === undefined ? [...RUN_IDS] : values.only.split(',').map((id) => id.trim()).filter(Boolean);
+  const unknown = only.filter((id) => !(RUN_IDS as readonly string[]).includes(id));
+  if (only.length === 0 || unknown.length > 0) throw new UsageError(`--only takes some of ${RUN_IDS.join(', ')}, got ${JSON.stringify(values.only)}`);
   return {
-    only: only as Settings['only'],
     json: values.json === true,
     quick,
     durationS,
@@ -111,6 +115,7 @@ function parseSettings(argv: string[]): Settings {
     bigBytes: quick ? 64 * MiB : GiB,
     postBytes: MiB,
     gatewayNodeFlags: values['gateway-node-flags'].split(/\s+/).filter(Boolean),
+    only: new Set(only as RunId[]),
   };
 }
 
@@ -119,6 +124,7 @@ class UsageError extends Error {}
 // ---------------------------------------------------------------- main
 
 let tempRoot: string | null = null;
+let alb: BenchAlb | null = null;
 
 async function main(settings: Settings): Promise<void> {
   const nginxBinary = findNginx();
@@ -132,10 +138,14 @@ async function main(settings: Settings): Promise<void> {
   const upstream = await startUpstream();
   essential.add(upstream.child);
   progress(`upstream on ${upstream.target.origin} (pid ${upstream.child.pid})`);
-  const gateway = await startGateway(dataDir, settings.gatewayNodeFlags);
+  const run = settings.only;
+  // Scenario h): the gateway trusts the loopback peer and checks the local ALB's assertions (for every scenario).
+  alb = run.has('h') ? await startBenchAlb(settings.users) : null;
+  const gateway = await startGateway(dataDir, settings.gatewayNodeFlags, alb?.gatewayArgs ?? []);
   essential.add(gateway.child);
-  progress(`gateway on ${gateway.target.origin} (pid ${gateway.child.pid}); creating ${settings.users + 1} users`);
-  await configureGateway(gateway.target.origin, upstream.target.origin, settings.users);
+  const users = run.has('c') ? settings.users : 0;
+  progress(`gateway on ${gateway.target.origin} (pid ${gateway.child.pid}); creating ${users + 1} users`);
+  await configureGateway(gateway.target.origin, upstream.target.origin, users);
 
   const targets: Target[] = [upstream.target];
   let nginxChild: Child | null = null;
@@ -153,25 +163,29 @@ async function main(settings: Settings): Promise<void> {
   }
   targets.push(gateway.target);
 
-  const auths = Array.from({ length: settings.users }, (_, i) => basicAuth(userName(i), userPassword(i)));
-  await checkTargets(targets);
+  const credentials = {
+    basic: Array.from({ length: users }, (_, i) => basicAuth(userName(i), userPassword(i))),
+    cookie: run.has('g') ? await sessionCookie(gateway.target.origin) : '',
+    assertions: alb?.tokens ?? [],
+  };
+  await checkTargets(targets, alb?.tokens[0] ?? null);
 
-  const wanted = (id: string) => settings.only === null || settings.only.has(id as never);
-  const scenarios = loadScenarios(settings).filter((s) => wanted(s.id));
+  const scenarios = loadScenarios(settings);
   await initialWarmUp(targets, settings);
   const rows: Row[] = [];
-  const cookie = await sessionCookie(gateway.target.origin);
-  rows.push(...(await measureLoad(scenarios, targets, settings, { auths, cookie })));
+  rows.push(...(await measureLoad(scenarios, targets, settings, credentials)));
   for (const kind of ['e', 'f'] as const) {
-    if (wanted(kind)) rows.push(...(await measureTransfers(kind, targets, settings.bigBytes)));
+    if (run.has(kind)) rows.push(...(await measureTransfers(kind, targets, settings.bigBytes)));
   }
   const gatewayHwmKiB = statusKiB(gateway.child.pid, 'VmHWM');
+  if (alb) notes.push(`h) the gateway fetched the ALB key ${alb.keyRequests()} time(s) for ${alb.tokens.length} tokens`);
 
   progress('stopping the gateway');
   await stopChild(gateway.child, 15_000);
-  const readiness = wanted('ready') ? await measureReadiness(dataDir, settings.gatewayNodeFlags) : null;
+  const readiness: Readiness | null = run.has('ready') ? await measureReadiness(dataDir, settings.gatewayNodeFlags) : null;
   if (nginxChild) await stopChild(nginxChild, 5_000);
   await stopChild(upstream.child, 5_000);
+  await alb?.close();
 
   addRatios(rows);
   const bars = computeBars(rows, readiness, settings);

@@ -13,6 +13,12 @@ import { createLogger } from './log.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
+/** One flag of OPTIONS; a repeatable one collects its values in an array (`--role-map a=X --role-map b=Y`). */
+function configOption(spec: OptionSpec & { flag: string }): Option {
+  const option = new Option(spec.flag, `${spec.description} (env ${spec.env}${spec.repeatable ? ': one entry per line, or separated by commas or spaces' : ''}, default ${spec.defaultText})`);
+  return spec.repeatable ? option.argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]) : option;
+}
+
 /**
  * Adds the Config options named in `keys` to `command`, with their env var and default in the help;
  * the environment-only ones (no flag) get an "Environment:" section, from the same table.
@@ -22,7 +28,7 @@ function withConfigOptions(command: Command, keys: readonly (typeof OPTIONS)[num
   for (const spec of OPTIONS) {
     if (!keys.includes(spec.key)) continue;
     if (spec.flag === null) envOnly.push(spec);
-    else command.addOption(new Option(spec.flag, `${spec.description} (env ${spec.env}, default ${spec.defaultText})`));
+    else command.addOption(configOption({ ...spec, flag: spec.flag }));
   }
   if (envOnly.length > 0) {
     // Laid out like commander's own option list (same width, same wrapping).
@@ -35,7 +41,7 @@ function withConfigOptions(command: Command, keys: readonly (typeof OPTIONS)[num
 
 /** Maps commander's parsed options back to Config keys. */
 function flagsOf(command: Command): Flags {
-  const opts = command.opts<Record<string, string | boolean | undefined>>();
+  const opts = command.opts<Record<string, string | boolean | string[] | undefined>>();
   const flags: Flags = {};
   for (const spec of OPTIONS) {
     if (spec.flag === null) continue;

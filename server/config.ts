@@ -5,8 +5,9 @@
  */
 import path from 'node:path';
 import { ConfigError } from './errors.js';
+import { ASSERTION_OPTIONS, booleanOption as bool, parseAssertionOptions, type AssertionOptions, type RawAssertionOptions, type RepeatableValue } from './identity/index.js';
 import { isLoopbackAddress } from './ip-address.js';
-import { parseTrustProxy, type TrustProxy } from './proxy/index.js';
+import { parseIdentityHeaders, parseTrustProxy, type IdentityHeaderSpec, type TrustProxy } from './proxy/index.js';
 
 export interface Config {
   /** Interface to listen on. */
@@ -85,9 +86,14 @@ export interface Config {
   keyEncryptionKey: string | null;
   /** pino log level. */
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Identity assertions of a load balancer or authenticating proxy, from the ASSERTION_OPTIONS flags (docs/load-balancer.md). */
+  assertions: AssertionOptions;
+  /** --identity-header: request headers set from the identity for header-auth upstreams (none for anonymous callers). */
+  identityHeaders: readonly IdentityHeaderSpec[];
 }
 
-type Key = keyof Config;
+/** The keys of OPTIONS: Config's own, and the assertion flags that make up Config.assertions. */
+type Key = Exclude<keyof Config, 'assertions'> | keyof RawAssertionOptions;
 
 export interface OptionSpec {
   key: Key;
@@ -96,6 +102,8 @@ export interface OptionSpec {
   env: string;
   description: string;
   defaultText: string;
+  /** The flag may be given several times; its variable holds several entries (one per line, or separated by commas and spaces). */
+  repeatable?: boolean;
 }
 
 /** The documented options; cli.ts builds its flags and help from this table and docs/configuration.md mirrors it. */
@@ -106,7 +114,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'insecure', flag: '--insecure', env: 'JWTGATE_INSECURE', description: 'no security: every caller is anonymousUser with ROLE_ADMIN, ROLE_ANONYMOUS, ROLE_USER', defaultText: 'false' },
   { key: 'allowInsecureRemote', flag: '--allow-insecure-remote', env: 'JWTGATE_ALLOW_INSECURE_REMOTE', description: 'allow --insecure on a non-loopback --host', defaultText: 'false' },
   { key: 'publicUrl', flag: '--public-url <url>', env: 'JWTGATE_PUBLIC_URL', description: 'URL clients use to reach the gateway; X-Forwarded-Proto/-Host are taken from it instead of the Host header (recommended: upstreams call it back)', defaultText: '(from the Host header)' },
-  { key: 'trustProxy', flag: '--trust-proxy <cidrs|hops>', env: 'JWTGATE_TRUST_PROXY', description: 'peers whose X-Forwarded-For/-Proto/-Host are believed: comma-separated IPs/CIDRs, or a hop count', defaultText: 'none' },
+  { key: 'trustProxy', flag: '--trust-proxy <cidrs|hops>', env: 'JWTGATE_TRUST_PROXY', description: 'peers whose X-Forwarded-For/-Proto/-Host (and load-balancer assertions) are believed: comma-separated IPs/CIDRs, or a hop count (not with assertions)', defaultText: 'none' },
   { key: 'maxHeaderSize', flag: '--max-header-size <bytes>', env: 'JWTGATE_MAX_HEADER_SIZE', description: 'largest request head; 431 beyond', defaultText: '16384' },
   { key: 'headersTimeoutMs', flag: '--headers-timeout <seconds>', env: 'JWTGATE_HEADERS_TIMEOUT', description: 'time a client has to send the request head (slow-loris bound); 408 after it', defaultText: '10' },
   { key: 'idleTimeoutMs', flag: '--idle-timeout <seconds>', env: 'JWTGATE_IDLE_TIMEOUT', description: 'close a client socket idle this long (must exceed --upstream-timeout)', defaultText: 'upstream timeout + 10' },
@@ -136,12 +144,14 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'cookieSecure', flag: '--cookie-secure', env: 'JWTGATE_COOKIE_SECURE', description: 'the session cookie is Secure and named __Host-jwtgate_session (browsers then send it over https only)', defaultText: 'true when --public-url is https' },
   { key: 'allowedOrigins', flag: '--allowed-origins <origins>', env: 'JWTGATE_ALLOWED_ORIGINS', description: 'comma-separated origins (https://app.example.com) whose cookie-authenticated POST/PUT/PATCH/DELETE are accepted besides the gateway\'s own', defaultText: '(none)' },
   { key: 'requireLogin', flag: '--require-login', env: 'JWTGATE_REQUIRE_LOGIN', description: 'a /proxy request with no identity is sent to the login page (HTML) or gets 401, instead of being forwarded as anonymousUser', defaultText: 'false' },
+  ...ASSERTION_OPTIONS.map(({ key, flag, env, description, defaultText, repeatable }): OptionSpec => ({ key, flag, env, description, defaultText, repeatable })),
+  { key: 'identityHeaders', flag: '--identity-header <name=field>', env: 'JWTGATE_IDENTITY_HEADER', description: 'set this request header from the caller\'s identity for header-auth upstreams (repeatable); FIELD is name, roles, email or claim:<claim>, e.g. X-WEBAUTH-USER=name for Grafana; never set for anonymous callers', defaultText: '(none)', repeatable: true },
   { key: 'keyEncryptionKey', flag: null, env: 'JWTGATE_KEY_ENCRYPTION_KEY', description: 'encrypts private keys at rest (AES-256-GCM); at least 32 characters, e.g. `openssl rand -base64 32`', defaultText: '(none: keys stored in clear, file mode 0600)' },
   { key: 'adminPassword', flag: null, env: 'JWTGATE_ADMIN_PASSWORD', description: 'password of the admin user created on first start (random and printed once when unset)', defaultText: '(random)' },
 ];
 
-/** Raw flag values as commander gives them (strings, or true for boolean flags). */
-export type Flags = Partial<Record<Key, string | boolean | undefined>>;
+/** Raw flag values as commander gives them (strings, true for boolean flags, arrays for repeatable ones). */
+export type Flags = Partial<Record<Key, string | boolean | readonly string[] | undefined>>;
 export type Env = Readonly<Record<string, string | undefined>>;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -154,15 +164,6 @@ function intIn(raw: string, name: string, min: number, max: number, problems: st
   const n = Number(raw.trim());
   if (n < min || n > max) problems.push(`${name} must be between ${min} and ${max}, got ${n}`);
   return n;
-}
-
-function bool(raw: string | boolean, name: string, problems: string[]): boolean {
-  if (typeof raw === 'boolean') return raw;
-  const v = raw.trim().toLowerCase();
-  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
-  if (['', '0', 'false', 'no', 'off'].includes(v)) return false;
-  problems.push(`${name} must be true or false (also 1/0, yes/no, on/off; empty is false), got ${JSON.stringify(raw)}`);
-  return false;
 }
 
 const DURATION_UNITS: Readonly<Record<string, number>> = { '': 1, s: 1, m: 60, h: 3600, d: 86_400 };
@@ -197,10 +198,15 @@ export function loadConfig(flags: Flags, env: Env = processEnv()): Config {
     if (!spec) throw new Error(`no option ${key}`);
     const flagName = spec.flag ? spec.flag.split(' ')[0]! : spec.env;
     const flag = flags[key];
-    if (flag !== undefined) return { value: flag, name: flagName };
+    if (flag !== undefined) return { value: typeof flag === 'object' ? flag.join(',') : flag, name: flagName };
     const fromEnv = env[spec.env];
     if (fromEnv !== undefined) return { value: fromEnv, name: spec.env };
     return undefined;
+  };
+  /** A repeatable option: the repeated flag's values, else the variable's text (split by repeatedEntries). */
+  const repeated = (key: Key): RepeatableValue | undefined => {
+    const flag = flags[key];
+    return typeof flag === 'object' ? flag : raw(key)?.value.toString();
   };
   const str = (key: Key, fallback: string): string => {
     const r = raw(key);
@@ -309,7 +315,17 @@ export function loadConfig(flags: Flags, env: Env = processEnv()): Config {
   const maxTunnelsPerClient = int('maxTunnelsPerClient', 32, 1, 1_000_000);
   const auditLogRaw = str('auditLogFile', '');
 
-  if (problems.length > 0) throw new ConfigError(problems);
+  const assertionRaw: Record<string, string | boolean | RepeatableValue> = {};
+  for (const spec of ASSERTION_OPTIONS) {
+    const value = spec.repeatable ? repeated(spec.key) : raw(spec.key)?.value;
+    if (value !== undefined) assertionRaw[spec.key] = value;
+  }
+  const assertions = parseAssertionOptions(assertionRaw as RawAssertionOptions, { host, allowInsecureRemote, trustProxy: typeof trustParsed === 'string' ? null : trustParsed });
+  if (!assertions.ok) problems.push(...assertions.problems);
+  const identityHeaders = parseIdentityHeaders(repeated('identityHeaders'));
+  if (!identityHeaders.ok) problems.push(...identityHeaders.problems);
+
+  if (problems.length > 0 || !assertions.ok || !identityHeaders.ok) throw new ConfigError(problems);
   return {
     host,
     port,
@@ -350,6 +366,8 @@ export function loadConfig(flags: Flags, env: Env = processEnv()): Config {
     requireLogin,
     keyEncryptionKey,
     logLevel,
+    assertions: assertions.options,
+    identityHeaders: identityHeaders.headers,
   };
 }
 

@@ -96,6 +96,50 @@ export class ActorRevokedError extends UnauthorizedError {
   override readonly code = 'ERR_ACTOR_REVOKED';
 }
 
+/** Why an identity assertion was refused; for logs and tests, never needed by the client. */
+export type AssertionRejection =
+  | 'malformed' // not three segments of the expected encoding, or not JSON objects
+  | 'algorithm' // alg is not one of the accepted ones (never the token's own choice)
+  | 'kid' // the kid is missing or does not look like what the issuer hands out
+  | 'unknown-kid' // the key server has no key under this kid
+  | 'signer' // the ALB's ARN in the header is not the configured one
+  | 'issuer'
+  | 'client'
+  | 'audience'
+  | 'expired'
+  | 'not-yet-valid'
+  | 'signature'
+  | 'claims' // the claims do not map to a valid user name or roles
+  | 'duplicate'; // the request carried the assertion header more than once
+
+/**
+ * An identity assertion of a load balancer or authenticating proxy (x-amzn-oidc-data, a trusted
+ * JWT) that is not acceptable: the request is refused, never downgraded to anonymous. No Basic
+ * challenge: behind an ALB the caller is a browser, which would show a password dialog that
+ * cannot help (the assertion is the load balancer's, not the user's). RFC 9110 wants a challenge
+ * with every 401: a Bearer one with `error="invalid_token"` (RFC 6750), which no browser prompts for.
+ */
+export class InvalidAssertionError extends UnauthorizedError {
+  override readonly code = 'ERR_INVALID_ASSERTION';
+  override readonly headers = { 'www-authenticate': 'Bearer realm="jwtgate", error="invalid_token"' };
+  readonly reason: AssertionRejection;
+  constructor(reason: AssertionRejection, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.reason = reason;
+  }
+}
+
+/** The keys that check an assertion cannot be had right now: the gateway cannot tell, so it neither accepts nor blames the client. */
+export class AssertionKeysUnavailableError extends GatewayError {
+  override readonly status = 503;
+  override readonly code = 'ERR_ASSERTION_KEYS_UNAVAILABLE';
+  override readonly headers: Readonly<Record<string, string>>;
+  constructor(message: string, retryAfterSeconds: number, options?: ErrorOptions) {
+    super(message, options);
+    this.headers = { 'retry-after': String(Math.max(1, Math.ceil(retryAfterSeconds))) };
+  }
+}
+
 export class ForbiddenError extends GatewayError {
   override readonly status = 403;
   override readonly code: string = 'ERR_FORBIDDEN';

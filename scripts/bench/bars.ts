@@ -1,5 +1,5 @@
 /** The bars: the project's performance targets, judged on the results (PASS / FAIL / SKIP). */
-import { findRow, fmtRate, fmtRatio, type Row, type Settings } from './common.js';
+import { findRow, fmtRate, fmtRatio, type Row, type ScenarioId, type Settings, type TargetName } from './common.js';
 import { READINESS_RUNS, type Readiness } from './readiness.js';
 import { TRANSFER_REPEATS } from './transfers.js';
 
@@ -9,94 +9,75 @@ export interface Bar {
   detail: string;
 }
 
-
-/** Thrown when a bar's data was not measured (--only): the bar is skipped. */
-class NotMeasured extends Error {}
-
+/** `readiness` null: not run (--only). A bar whose results were not run is SKIP. */
 export function computeBars(rows: readonly Row[], readiness: Readiness | null, settings: Settings): Bar[] {
   const bars: Bar[] = [];
   const check = (name: string, pass: boolean, detail: string): void => {
     bars.push({ name, status: pass ? 'PASS' : 'FAIL', detail });
   };
-  // --only: every bar whose rows are missing is skipped; otherwise a missing row is a broken run.
-  const attempt = (name: string, bar: () => void): void => {
-    try {
-      bar();
-    } catch (err) {
-      if (!(err instanceof NotMeasured) || settings.only === null) throw err;
-      bars.push({ name, status: 'SKIP', detail: 'not measured (--only)' });
-    }
+  /** Judges `name` with the rows it needs, or SKIPs it when one was not run. */
+  const judge = (name: string, needs: readonly [ScenarioId, TargetName][], verdict: (...found: Row[]) => [boolean, string]): void => {
+    const found = needs.map(([scenario, target]) => findRow(rows, scenario, target));
+    const missing = needs.filter((_, i) => found[i] === undefined).map(([scenario, target]) => `${scenario}) ${target}`);
+    if (missing.length > 0) bars.push({ name, status: 'SKIP', detail: `not run: ${missing.join(', ')} (--only)` });
+    else check(name, ...verdict(...(found as Row[])));
   };
-  const need = (row: Row | undefined, what: string): Row => {
-    if (!row) throw settings.only === null ? new Error(`missing result: ${what}`) : new NotMeasured(what);
-    return row;
-  };
-  const row = (scenario: Parameters<typeof findRow>[1], target: Parameters<typeof findRow>[2]) => need(findRow(rows, scenario, target), `${scenario}) ${target}`);
 
   const bar1 = 'basic-auth user GET >= 0.45 x nginx (anonymous GET through nginx)';
-  attempt(bar1, () => {
-    const gwB = row('b', 'gateway');
-    const nginxA = findRow(rows, 'a', 'nginx');
-    if (!nginxA) {
-      if (findRow(rows, 'a', 'direct') === undefined) throw new NotMeasured('a');
-      bars.push({ name: bar1, status: 'SKIP', detail: 'no nginx reference on this machine' });
-      return;
-    }
-    const ratio = gwB.rate / nginxA.rate;
-    check(bar1, ratio >= 0.45, `gateway ${fmtRate(gwB.rate)} req/s vs nginx ${fmtRate(nginxA.rate)} req/s: ${fmtRatio(ratio)} x (needs >= 0.45, i.e. >= ${fmtRate(0.45 * nginxA.rate)} req/s)`);
-  });
-
-  const cookieBar = 'session-cookie GET >= 0.9 x basic-auth GET (gateway)';
-  attempt(cookieBar, () => {
-    const gwG = row('g', 'gateway');
-    const gwB = row('b', 'gateway');
-    const ratio = gwG.rate / gwB.rate;
-    check(cookieBar, ratio >= 0.9, `${fmtRate(gwG.rate)} vs ${fmtRate(gwB.rate)} req/s: ${fmtRatio(ratio)} x (needs >= 0.90)`);
-  });
-
-  const selfBar = 'basic-auth user GET >= 0.9 x gateway anonymous GET';
-  attempt(selfBar, () => {
-    const gwA = row('a', 'gateway');
-    const gwB = row('b', 'gateway');
-    const ratio = gwB.rate / gwA.rate;
-    check(selfBar, ratio >= 0.9, `${fmtRate(gwB.rate)} vs ${fmtRate(gwA.rate)} req/s: ${fmtRatio(ratio)} x (needs >= 0.90)`);
-  });
-
-  const p99Bar = `gateway p99 <= direct p99 + 3 ms (anonymous GET, ${settings.connections} connections${settings.connections === 50 ? '' : '; the bar is defined at 50'})`;
-  attempt(p99Bar, () => {
-    const gwA = row('a', 'gateway');
-    const directA = row('a', 'direct');
-    const p99Limit = (directA.p99Ms ?? 0) + 3;
-    check(p99Bar, (gwA.p99Ms ?? Infinity) <= p99Limit, `gateway p99 ${gwA.p99Ms} ms vs direct p99 ${directA.p99Ms} ms + 3 = ${p99Limit} ms (p50 ${gwA.p50Ms} vs ${directA.p50Ms} ms)`);
-  });
-
-  for (const kind of ['e', 'f'] as const) {
-    attempt(`${kind}) transfer: gateway peak RSS <= 120 MiB and throughput >= 0.5 x direct`, () => {
-      const gw = row(kind, 'gateway');
-      const direct = row(kind, 'direct');
-      const ratio = gw.rate / direct.rate;
-      const rss = gw.peakRssMiB ?? Infinity;
-      const before = gw.details['rssBeforeMiB'];
-      check(
-        `${gw.label}: gateway peak RSS <= 120 MiB and throughput >= 0.5 x direct`,
-        gw.errors === 0 && rss <= 120 && ratio >= 0.5,
-        `peak RSS ${rss.toFixed(1)} MiB${typeof before === 'number' ? ` (${before.toFixed(1)} MiB before the transfer)` : ''}; ${gw.rate.toFixed(1)} vs direct ${direct.rate.toFixed(1)} MiB/s (medians of ${TRANSFER_REPEATS}): ${fmtRatio(ratio)} x${gw.errors === 0 ? '' : `; transfer FAILED: ${String(gw.details['problem'])}`}`,
-      );
+  if (findRow(rows, 'a', 'direct') && !findRow(rows, 'a', 'nginx')) {
+    bars.push({ name: bar1, status: 'SKIP', detail: 'no nginx reference on this machine' });
+  } else {
+    judge(bar1, [['b', 'gateway'], ['a', 'nginx']], (gwB, nginxA) => {
+      const ratio = gwB.rate / nginxA.rate;
+      return [ratio >= 0.45, `gateway ${fmtRate(gwB.rate)} req/s vs nginx ${fmtRate(nginxA.rate)} req/s: ${fmtRatio(ratio)} x (needs >= 0.45, i.e. >= ${fmtRate(0.45 * nginxA.rate)} req/s)`];
     });
   }
 
-  const rotationBar = `${settings.users} users in rotation >= 0.8 x single user (gateway)`;
-  attempt(rotationBar, () => {
-    const gwC = row('c', 'gateway');
-    const gwB = row('b', 'gateway');
+  judge('basic-auth user GET >= 0.9 x gateway anonymous GET', [['b', 'gateway'], ['a', 'gateway']], (gwB, gwA) => {
+    const ratio = gwB.rate / gwA.rate;
+    return [ratio >= 0.9, `${fmtRate(gwB.rate)} vs ${fmtRate(gwA.rate)} req/s: ${fmtRatio(ratio)} x (needs >= 0.90)`];
+  });
+
+  judge('session-cookie GET >= 0.9 x basic-auth user GET (gateway)', [['g', 'gateway'], ['b', 'gateway']], (gwG, gwB) => {
+    const ratio = gwG.rate / gwB.rate;
+    return [ratio >= 0.9 && gwG.errors === 0, `${fmtRate(gwG.rate)} vs ${fmtRate(gwB.rate)} req/s: ${fmtRatio(ratio)} x (needs >= 0.90), errors ${gwG.errors}`];
+  });
+
+  judge('ALB-assertion GET >= 0.9 x basic-auth user GET (gateway)', [['h', 'gateway'], ['b', 'gateway']], (gwH, gwB) => {
+    const ratio = gwH.rate / gwB.rate;
+    const cpu = (row: Row) => Number(row.details['cpuUsPerRequest']);
+    return [ratio >= 0.9 && gwH.errors === 0, `${fmtRate(gwH.rate)} vs ${fmtRate(gwB.rate)} req/s: ${fmtRatio(ratio)} x (needs >= 0.90), errors ${gwH.errors}; CPU ${cpu(gwH).toFixed(0)} vs ${cpu(gwB).toFixed(0)} µs/req (${fmtRatio(cpu(gwB) / cpu(gwH))} x)`];
+  });
+
+  judge(
+    `gateway p99 <= direct p99 + 3 ms (anonymous GET, ${settings.connections} connections${settings.connections === 50 ? '' : '; the bar is defined at 50'})`,
+    [['a', 'gateway'], ['a', 'direct']],
+    (gwA, directA) => {
+      const p99Limit = (directA.p99Ms ?? 0) + 3;
+      return [(gwA.p99Ms ?? Infinity) <= p99Limit, `gateway p99 ${gwA.p99Ms} ms vs direct p99 ${directA.p99Ms} ms + 3 = ${p99Limit} ms (p50 ${gwA.p50Ms} vs ${directA.p50Ms} ms)`];
+    },
+  );
+
+  for (const kind of ['e', 'f'] as const) {
+    const label = findRow(rows, kind, 'gateway')?.label ?? (kind === 'e' ? 'streaming upload' : 'streaming download');
+    judge(`${label}: gateway peak RSS <= 120 MiB and throughput >= 0.5 x direct`, [[kind, 'gateway'], [kind, 'direct']], (gw, direct) => {
+      const ratio = gw.rate / direct.rate;
+      const rss = gw.peakRssMiB ?? Infinity;
+      const before = gw.details['rssBeforeMiB'];
+      return [
+        gw.errors === 0 && rss <= 120 && ratio >= 0.5,
+        `peak RSS ${rss.toFixed(1)} MiB${typeof before === 'number' ? ` (${before.toFixed(1)} MiB before the transfer)` : ''}; ${gw.rate.toFixed(1)} vs direct ${direct.rate.toFixed(1)} MiB/s (medians of ${TRANSFER_REPEATS}): ${fmtRatio(ratio)} x${gw.errors === 0 ? '' : `; transfer FAILED: ${String(gw.details['problem'])}`}`,
+      ];
+    });
+  }
+
+  judge(`${settings.users} users in rotation >= 0.8 x single user (gateway)`, [['c', 'gateway'], ['b', 'gateway']], (gwC, gwB) => {
     const ratio = gwC.rate / gwB.rate;
-    check(rotationBar, ratio >= 0.8, `${fmtRate(gwC.rate)} vs ${fmtRate(gwB.rate)} req/s: ${fmtRatio(ratio)} x (needs >= 0.80)`);
+    return [ratio >= 0.8, `${fmtRate(gwC.rate)} vs ${fmtRate(gwB.rate)} req/s: ${fmtRatio(ratio)} x (needs >= 0.80)`];
   });
 
   const readyBar = `serve ready <= 1.5 s (median of ${READINESS_RUNS})`;
-  attempt(readyBar, () => {
-    if (readiness === null) throw new NotMeasured('ready');
-    check(readyBar, readiness.medianMs <= 1500, `median ${readiness.medianMs.toFixed(0)} ms (runs: ${readiness.runsMs.map((ms) => ms.toFixed(0)).join(', ')} ms; warm-up run ${readiness.warmRunMs.toFixed(0)} ms)`);
-  });
+  if (readiness === null) bars.push({ name: readyBar, status: 'SKIP', detail: 'not run: ready (--only)' });
+  else check(readyBar, readiness.medianMs <= 1500, `median ${readiness.medianMs.toFixed(0)} ms (runs: ${readiness.runsMs.map((ms) => ms.toFixed(0)).join(', ')} ms; warm-up run ${readiness.warmRunMs.toFixed(0)} ms)`);
   return bars;
 }

@@ -26,9 +26,13 @@ export interface Settings {
   postBytes: number;
   /** Extra Node flags of the gateway process (and of the readiness runs), e.g. --max-semi-space-size=4. */
   gatewayNodeFlags: string[];
-  /** --only: the scenarios to run (null: all, with the transfers and the readiness runs). */
-  only: ReadonlySet<ScenarioId | 'ready'> | null;
+  /** What runs (--only): scenario ids, and `ready` for the serve readiness; all by default. */
+  only: ReadonlySet<RunId>;
 }
+
+/** The parts of the benchmark --only can choose. */
+export const RUN_IDS = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'ready'] as const;
+export type RunId = (typeof RUN_IDS)[number];
 
 // ---------------------------------------------------------------- targets and results
 
@@ -44,7 +48,7 @@ export interface Target {
   pids(): number[];
 }
 
-export type ScenarioId = 'a' | 'b' | 'c' | 'c0' | 'd' | 'e' | 'f' | 'g';
+export type ScenarioId = 'a' | 'b' | 'c' | 'c0' | 'd' | 'e' | 'f' | 'g' | 'h';
 
 export interface Row {
   scenario: ScenarioId;

@@ -1,63 +1,66 @@
 /**
- * The load runs (autocannon, in this process): scenarios a) to d) on every target in turn, the
- * initial warm-up, and the first logins of the rotation scenario.
+ * The load runs (autocannon, in this process): scenarios a) to d) on every target in turn, g) and
+ * h) on the gateway, the initial warm-up, and the first logins of the rotation scenario.
  */
 import autocannon, { type AutocannonClient, type AutocannonOptions, type AutocannonRawResult, type AutocannonRequest } from 'autocannon';
 import { BENCH_PASSWORD, BENCH_USER, basicAuth, mib, progress, sizeLabel, type Row, type ScenarioId, type Settings, type Target } from './common.js';
-import { RssSampler, foreignCpu, settle } from './process-stats.js';
+import { RssSampler, cpuMicros, foreignCpu, settle } from './process-stats.js';
 import { checkEssential } from './processes.js';
 
 export interface LoadScenario {
-  id: 'a' | 'b' | 'c' | 'd' | 'g';
+  id: 'a' | 'b' | 'c' | 'd' | 'g' | 'h';
   label: string;
   method: 'GET' | 'POST';
   body?: Buffer;
-  /** Credentials per connection: none, the one bench user (Basic), every user in rotation, the bench user's session cookie. */
-  auth: 'none' | 'single' | 'rotation' | 'cookie';
-  /** Only the gateway reads it (a cookie means nothing to the direct upstream or nginx). */
+  /** Credentials per connection: none, the one bench user (Basic), every user in rotation, the bench user's session cookie, or an ALB assertion per user in rotation. */
+  auth: 'none' | 'single' | 'rotation' | 'cookie' | 'assertion';
+  /** Only on the gateway (a cookie or an assertion means nothing to the references, which would merely pass it on). */
   gatewayOnly?: boolean;
 }
 
-/** What the scenarios send: every user's Basic header (rotation), and the bench user's session cookie. */
-export interface LoadCredentials {
-  auths: readonly string[];
+/** What the scenarios send: basic credentials of every user, the bench user's session cookie, ALB assertions (x-amzn-oidc-data) of every user. */
+export interface Credentials {
+  basic: readonly string[];
   cookie: string;
+  assertions: readonly string[];
 }
 
-/** Scenarios a) to d) and g), each run on every target in turn (g: the gateway only). */
+/** Scenarios a) to d), each run on every target in turn, and g) and h) on the gateway; those --only names. */
 export function loadScenarios(settings: Settings): LoadScenario[] {
-  return [
+  const all: LoadScenario[] = [
     { id: 'a', label: 'anonymous GET', method: 'GET', auth: 'none' },
     { id: 'b', label: 'basic-auth GET, 1 user', method: 'GET', auth: 'single' },
     { id: 'g', label: 'session-cookie GET, 1 user', method: 'GET', auth: 'cookie', gatewayOnly: true },
     { id: 'c', label: `basic-auth GET, ${settings.users} users rotating`, method: 'GET', auth: 'rotation' },
     { id: 'd', label: `POST ${sizeLabel(settings.postBytes)} bodies`, method: 'POST', body: Buffer.alloc(settings.postBytes, 'p'), auth: 'none' },
+    { id: 'h', label: `ALB-assertion GET, ${settings.users} fixed tokens rotating`, method: 'GET', auth: 'assertion', gatewayOnly: true },
   ];
+  return all.filter((scenario) => settings.only.has(scenario.id));
 }
 
 /**
- * Authorization of every user, split so that connection k cycles through users k, k+C, k+2C,
- * ... (C connections): every user in rotation, no two connections on the same user at once.
+ * One header value per user, split so that connection k cycles through users k, k+C, k+2C, ...
+ * (C connections): every user in rotation, no two connections on the same user at once.
  */
-function rotationClientSetup(auths: readonly string[], connections: number): (client: AutocannonClient) => void {
+function rotationClientSetup(header: string, values: readonly string[], connections: number): (client: AutocannonClient) => void {
   let next = 0;
   return (client) => {
-    const k = next++ % Math.min(connections, auths.length);
+    const k = next++ % Math.min(connections, values.length);
     const requests: AutocannonRequest[] = [];
-    for (let i = k; i < auths.length; i += Math.min(connections, auths.length)) requests.push({ headers: { authorization: auths[i]! } });
+    for (let i = k; i < values.length; i += Math.min(connections, values.length)) requests.push({ headers: { [header]: values[i]! } });
     client.setRequests(requests);
   };
 }
 
-function loadOptions(scenario: LoadScenario, target: Target, connections: number, credentials: LoadCredentials): AutocannonOptions {
-  const { auths } = credentials;
+function loadOptions(scenario: LoadScenario, target: Target, connections: number, credentials: Credentials): AutocannonOptions {
   const headers: Record<string, string> = {};
   if (scenario.auth === 'single') headers['authorization'] = basicAuth(BENCH_USER, BENCH_PASSWORD);
   if (scenario.auth === 'cookie') headers['cookie'] = credentials.cookie;
   if (scenario.body) headers['content-type'] = 'application/octet-stream';
   const options: AutocannonOptions = { url: `${target.origin}${target.prefix}/x`, connections, method: scenario.method, headers, timeout: 10 };
   if (scenario.body) options.body = scenario.body;
-  if (scenario.auth === 'rotation') options.setupClient = rotationClientSetup(auths, connections);
+  if (scenario.auth === 'rotation') options.setupClient = rotationClientSetup('authorization', credentials.basic, connections);
+  if (scenario.auth === 'assertion') options.setupClient = rotationClientSetup('x-amzn-oidc-data', credentials.assertions, connections);
   return options;
 }
 
@@ -134,6 +137,8 @@ export async function initialWarmUp(targets: readonly Target[], settings: Settin
 interface Cell {
   raws: AutocannonRawResult[];
   peakKiB: number;
+  /** CPU time of the target's processes over the measured slices, µs. */
+  cpuUs: number;
   /** performance.now() at the end of the last slice. */
   endedAt: number;
 }
@@ -148,9 +153,8 @@ interface Cell {
  * user logs in once (cold password checks, reported as its own row). Before each run the
  * processes are left to become idle.
  */
-export async function measureLoad(scenarios: readonly LoadScenario[], targets: readonly Target[], settings: Settings, credentials: LoadCredentials): Promise<Row[]> {
-  const { auths } = credentials;
-  const targetsOf = (scenario: LoadScenario) => (scenario.gatewayOnly ? targets.filter((t) => t.name === 'gateway') : targets);
+export async function measureLoad(scenarios: readonly LoadScenario[], allTargets: readonly Target[], settings: Settings, credentials: Credentials): Promise<Row[]> {
+  const targetsOf = (scenario: LoadScenario) => (scenario.gatewayOnly ? allTargets.filter((t) => t.name === 'gateway') : allTargets);
   const cells = new Map<string, Cell>();
   const firstLogins = new Map<ScenarioId, { row: Row; primedAt: number }>();
   const sliceS = settings.durationS / settings.rounds;
@@ -159,7 +163,7 @@ export async function measureLoad(scenarios: readonly LoadScenario[], targets: r
       for (const target of targetsOf(scenario)) {
         if (round === 1 && scenario.auth === 'rotation' && target.name === 'gateway') {
           const primedAt = performance.now();
-          firstLogins.set(scenario.id, { row: await primeUsers(target, settings, auths), primedAt });
+          firstLogins.set(scenario.id, { row: await primeUsers(target, settings, credentials.basic), primedAt });
         }
         progress(`${scenario.id}) ${scenario.label} / ${target.name}, round ${round}/${settings.rounds}: warm-up ${settings.warmupS} s, then ${sliceS} s measured`);
         await settle();
@@ -168,12 +172,15 @@ export async function measureLoad(scenarios: readonly LoadScenario[], targets: r
         await settle();
         const options = { ...loadOptions(scenario, target, settings.connections, credentials), duration: sliceS };
         const sampler = new RssSampler(target.pids);
+        const cpuBefore = cpuMicros(target.pids());
         const raw = await foreignCpu.measure(`${scenario.id}) ${target.name}`, () => cannon(options, (sliceS + 30) * 1000));
+        const cpuUs = cpuMicros(target.pids()) - cpuBefore;
         const peakKiB = sampler.stop();
         checkEssential();
         const key = `${scenario.id} ${target.name}`;
-        const cell = cells.get(key) ?? { raws: [], peakKiB: 0, endedAt: 0 };
+        const cell = cells.get(key) ?? { raws: [], peakKiB: 0, cpuUs: 0, endedAt: 0 };
         cell.raws.push(raw);
+        cell.cpuUs += cpuUs;
         cell.endedAt = performance.now();
         cell.peakKiB = Math.max(cell.peakKiB, peakKiB);
         cells.set(key, cell);
@@ -189,6 +196,8 @@ export async function measureLoad(scenarios: readonly LoadScenario[], targets: r
       const cell = cells.get(`${scenario.id} ${target.name}`)!;
       // For the rotation: how long after the first logins its last slice ended (password cache, see report).
       const extra: Record<string, number> = first ? { secondsFromFirstLoginsToEnd: (cell.endedAt - first.primedAt) / 1000 } : {};
+      const ok = cell.raws.reduce((acc, raw) => acc + raw['2xx'], 0);
+      extra['cpuUsPerRequest'] = ok > 0 ? cell.cpuUs / ok : 0;
       rows.push(rowOf(scenario, target, cell.raws, cell.peakKiB, extra));
     }
   }
@@ -203,7 +212,7 @@ async function primeUsers(target: Target, settings: Settings, auths: readonly st
   const sampler = new RssSampler(target.pids);
   const started = performance.now();
   const result = await cannon(
-    { url: `${target.origin}${target.prefix}/x`, connections, amount: auths.length, timeout: 30, setupClient: rotationClientSetup(auths, connections) },
+    { url: `${target.origin}${target.prefix}/x`, connections, amount: auths.length, timeout: 30, setupClient: rotationClientSetup('authorization', auths, connections) },
     Math.max(120_000, auths.length * 200),
   );
   const seconds = (performance.now() - started) / 1000;

@@ -81,6 +81,11 @@ function cpuTicks(pid: number): number {
   }
 }
 
+/** CPU time of these processes, µs (ticks of 1/100 s): per request, it does not depend on how busy the machine is. */
+export function cpuMicros(pids: readonly number[]): number {
+  return pids.reduce((acc, pid) => acc + cpuTicks(pid), 0) * 10_000;
+}
+
 /**
  * Machine-wide CPU ticks from /proc/stat: user + nice + system + irq + softirq (a process's own
  * stime includes the softirq work done in its context, e.g. loopback delivery), and steal.

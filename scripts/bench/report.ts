@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import type { Bar } from './bars.js';
-import { findRow, fmtRate, fmtRatio, mib, sizeLabel, type Row, type Settings } from './common.js';
+import { RUN_IDS, findRow, fmtRate, fmtRatio, mib, sizeLabel, type Row, type Settings } from './common.js';
 import type { NginxBinary } from './nginx.js';
 import { SETTLE_LIMIT_MS, foreignCpu, settleStats } from './process-stats.js';
 import { READINESS_RUNS, type Readiness } from './readiness.js';
@@ -50,10 +50,13 @@ export function methodNotes(settings: Settings, nginxFound: boolean): string[] {
     'targets: direct = the node:http upstream itself; nginx (when present) = worker_processes 1, upstream keepalive 64, request and response streaming (proxy_request_buffering off, proxy_buffering off); gateway = jwtgate serve --log-level warn',
     'errors = non-2xx responses + socket errors (timeouts included); latency percentiles have 1 ms resolution (autocannon)',
     'peak RSS = max VmRSS sampled every 50 ms during the measured run: gateway process / upstream process (direct) / nginx master + worker',
+    'CPU µs/req = CPU time (user + system) of those same processes over the measured slices / 2xx responses: unlike req/s it hardly depends on what else runs on the machine',
     'scenario b) uses the single user "bench"; c) the users u0..uN-1, connection k cycling through users k, k+C, ...; d)-f) are anonymous',
+    'scenario h) runs on the gateway only: one x-amzn-oidc-data token per user u0..uN-1 (ES256, padded, signed by a local ALB in the benchmark process whose key URL the gateway gets with --alb-key-url), cycled like c); with h) the gateway runs every scenario with --trust-proxy 127.0.0.1 and the ALB flags',
     `e)/f): ${TRANSFER_REPEATS} transfers per target, one at a time, interleaved over the targets (node:http client, 1 MiB writes with back-pressure / counting the body); the table shows the median rate and the highest RSS peak`,
   ];
   if (!nginxFound) notes.push('nginx reference skipped: no nginx binary found (apt-get install nginx-light); the nginx bar is SKIP');
+  if (settings.only.size < RUN_IDS.length) notes.push(`--only ${[...settings.only].join(',')}: the other scenarios were not run, their bars are SKIP`);
   if (settings.quick) notes.push(`quick mode: ${settings.durationS} s runs, ${settings.users} users, ${sizeLabel(settings.bigBytes)} transfers: a smoke test, the numbers are indicative only`);
   return notes;
 }
@@ -94,7 +97,7 @@ export function addRatios(rows: Row[]): void {
 }
 
 function renderTable(rows: readonly Row[]): string {
-  const header = ['target', 'scenario', 'req/s (MiB/s)', 'p50 ms', 'p99 ms', 'errors', 'peak RSS MiB', 'x direct', 'x nginx'];
+  const header = ['target', 'scenario', 'req/s (MiB/s)', 'p50 ms', 'p99 ms', 'errors', 'peak RSS MiB', 'x direct', 'x nginx', 'CPU µs/req'];
   const cells = rows.map((r) => [
     r.target,
     `${r.scenario === 'c0' ? 'c*' : r.scenario}) ${r.label}`,
@@ -105,9 +108,10 @@ function renderTable(rows: readonly Row[]): string {
     r.peakRssMiB === null ? '-' : r.peakRssMiB.toFixed(1),
     r.ratioToDirect === null ? '-' : fmtRatio(r.ratioToDirect),
     r.ratioToNginx === null ? '-' : fmtRatio(r.ratioToNginx),
+    typeof r.details['cpuUsPerRequest'] === 'number' ? r.details['cpuUsPerRequest'].toFixed(0) : '-',
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
-  const numeric = new Set([2, 3, 4, 5, 6, 7, 8]);
+  const numeric = new Set([2, 3, 4, 5, 6, 7, 8, 9]);
   const line = (c: readonly string[]): string =>
     c
       .map((cell, i) => (numeric.has(i) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))
@@ -125,7 +129,7 @@ export interface Report {
   rows: readonly Row[];
   /** The gateway's VmHWM over the whole run, KiB. */
   gatewayHwmKiB: number | null;
-  /** null when not measured (--only). */
+  /** null: not run (--only). */
   readiness: Readiness | null;
   bars: readonly Bar[];
 }
@@ -155,7 +159,7 @@ export function printReport({ machine, settings, notes, rows, gatewayHwmKiB, rea
   out.push(renderTable(rows));
   out.push('');
   out.push(`gateway VmHWM (whole run): ${gatewayHwmKiB === null ? 'n/a' : `${mib(gatewayHwmKiB).toFixed(1)} MiB`}`);
-  out.push(readiness === null ? 'serve readiness: not measured (--only)' : `serve readiness: median ${readiness.medianMs.toFixed(0)} ms of ${READINESS_RUNS} (${readiness.runsMs.map((ms) => ms.toFixed(0)).join(', ')} ms)`);
+  out.push(readiness === null ? 'serve readiness: not run (--only)' : `serve readiness: median ${readiness.medianMs.toFixed(0)} ms of ${READINESS_RUNS} (${readiness.runsMs.map((ms) => ms.toFixed(0)).join(', ')} ms)`);
   out.push('');
   out.push('bars:');
   const nameWidth = Math.max(...bars.map((b) => b.name.length));

@@ -50,10 +50,11 @@ export async function startUpstream(): Promise<{ child: Child; target: Target }>
   return { child, target: { name: 'direct', origin: match[1]!, prefix: '', pids: () => [child.pid] } };
 }
 
-export async function startGateway(dataDir: string, nodeFlags: readonly string[]): Promise<{ child: Child; target: Target }> {
+/** `extraArgs`: more `serve` flags (the ALB's, for scenario h). */
+export async function startGateway(dataDir: string, nodeFlags: readonly string[], extraArgs: readonly string[] = []): Promise<{ child: Child; target: Target }> {
   if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build`);
   const port = await freePort();
-  const child = spawnChild('gateway', process.execPath, serveArgs(dataDir, port, nodeFlags), gatewayEnv());
+  const child = spawnChild('gateway', process.execPath, [...serveArgs(dataDir, port, nodeFlags), ...extraArgs], gatewayEnv());
   const origin = `http://${HOST}:${port}`;
   await waitFor200(`${origin}/healthz`, child, 30_000, 20);
   return { child, target: { name: 'gateway', origin, prefix: '/proxy', pids: () => [child.pid] } };
@@ -81,9 +82,13 @@ export async function configureGateway(origin: string, upstreamOrigin: string, u
   });
 }
 
-/** Sanity: every target answers the 100-byte GET and counts a POST; the gateway accepts the users. */
-export async function checkTargets(targets: readonly Target[]): Promise<void> {
+/** Sanity: every target answers the 100-byte GET and counts a POST; the gateway accepts the users (and an ALB assertion, when given). */
+export async function checkTargets(targets: readonly Target[], assertion: string | null): Promise<void> {
   for (const target of targets) {
+    if (assertion !== null && target.name === 'gateway') {
+      const res = await httpRequest(`${target.origin}${target.prefix}/x`, { headers: { 'x-amzn-oidc-data': assertion } });
+      if (res.status !== 200) throw new Error(`gateway: a GET with an ALB assertion answered ${res.status}: ${res.body}`);
+    }
     const get = await httpRequest(`${target.origin}${target.prefix}/x`, { headers: { authorization: basicAuth(BENCH_USER, BENCH_PASSWORD) } });
     if (get.status !== 200 || get.body.length !== 100) throw new Error(`${target.name}: GET answered ${get.status} with ${get.body.length} bytes`);
     const post = await httpRequest(`${target.origin}${target.prefix}/x`, { method: 'POST', body: 'hello', headers: { 'content-type': 'text/plain' } });

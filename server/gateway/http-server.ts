@@ -15,7 +15,7 @@ import type { IdentityPipelines } from './identity-pipelines.js';
 import type { StoreView } from './store-view.js';
 
 export interface HttpServerDeps {
-  config: Pick<Config, 'insecure' | 'upstreamTimeoutMs' | 'trustProxy' | 'publicUrl' | 'maxBodyBytes' | 'maxHeaderSize' | 'tunnelIdleTimeoutMs' | 'maxTunnels' | 'maxTunnelsPerClient' | 'requireLogin' | 'allowedOrigins'>;
+  config: Pick<Config, 'insecure' | 'upstreamTimeoutMs' | 'trustProxy' | 'publicUrl' | 'maxBodyBytes' | 'maxHeaderSize' | 'tunnelIdleTimeoutMs' | 'maxTunnels' | 'maxTunnelsPerClient' | 'requireLogin' | 'allowedOrigins' | 'identityHeaders' | 'assertions'>;
   view: StoreView;
   identities: IdentityPipelines;
   /** This gateway's origin as a browser sees it. */

@@ -6,6 +6,7 @@ import { prepareBootstrap } from './bootstrap.js';
 import { isLoopbackHost, type Config } from '../config.js';
 import { openAuditLog } from '../audit.js';
 import { createHttpServer } from './http-server.js';
+import { createAssertionSources, logAssertionSettings } from './assertion-sources.js';
 import { createIdentityPipelines } from './identity-pipelines.js';
 import { forwardedOf, viaName } from '../proxy/index.js';
 import type { Logger } from '../log.js';
@@ -30,7 +31,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Running
     const audit = openAuditLog(config.auditLogFile);
     const view = new StoreView({ store, config, log, audit });
     let listeningPort = config.port;
-    const identities = createIdentityPipelines(config, view);
+    const identities = createIdentityPipelines(config, view, createAssertionSources(config, { store, users: view.users, audit, log }));
     const originOf = (req: IncomingMessage) => {
       const { proto, host } = forwardedOf(req, config.trustProxy, config.publicUrl);
       return `${proto}://${host}`;
@@ -58,6 +59,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Running
     if (await view.sessions.ensureSecret()) log.debug('generated the first session secret');
     await view.refresh();
     view.start();
+    logAssertionSettings(config, log);
     if (config.insecure) {
       log.warn(`--insecure: every caller is anonymousUser with ROLE_ADMIN, ROLE_ANONYMOUS, ROLE_USER${isLoopbackHost(config.host) ? '' : ` and ${config.host} is not a loopback address`}`);
     }

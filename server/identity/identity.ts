@@ -16,10 +16,12 @@ export interface Identity {
 
 export type IdentityVia = 'anonymous' | 'basic' | 'bearer' | 'insecure' | 'session' | 'alb' | 'trusted-jwt';
 
-/** What a session identity says about its session (GET /api/session). */
+/** What a session identity says about its session (GET /api/session shows all but `key`). */
 export interface SessionInfo {
   /** The opaque handle administrators name it by (never the id or its hash). */
   readonly handle: string;
+  /** The store's key of the session (a hash of its id, never sent to a client): its end is announced by it. */
+  readonly key: string;
   readonly createdAt: number;
   /** ms since epoch: the earlier of the idle and the absolute expiry. */
   readonly expiresAt: number;

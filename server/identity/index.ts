@@ -9,6 +9,29 @@ export { identityRequestOf, type IdentityRequest, type RequestTrust } from './re
 export { UserDirectory, type DirectoryEntry, type UserDirectoryOptions } from './user-directory.js';
 export { basicSource } from './sources/basic.js';
 export { bearerSource, type BearerSourceOptions } from './sources/bearer.js';
+export { albSource } from './sources/alb.js';
+export { trustedJwtSource } from './sources/trusted-jwt.js';
+export { assertionSource, type AssertedUsers, type AssertionSourceOptions, type AssertionSourceSettings } from './sources/assertion.js';
+export { AutoCreatedUsers, type AutoCreatedUsersOptions } from './auto-create.js';
+export {
+  ALB_ASSERTION_HEADER,
+  ASSERTION_OPTIONS,
+  assertionToken,
+  booleanOption,
+  claimValue,
+  headerNameProblem,
+  NO_EXEMPT_PATHS,
+  parseAssertionOptions,
+  repeatedEntries,
+  type AlbSettings,
+  type AssertionOptions,
+  type AssertionOptionSpec,
+  type AssertionSourceKind,
+  type ExemptPaths,
+  type RawAssertionOptions,
+  type RepeatableValue,
+  type TrustedJwtSettings,
+} from './assertions/index.js';
 export { authorizationScheme, bearerToken, hasScheme } from './sources/authorization.js';
 export { createPassportAuthenticator } from './passport.js';
 export { LoginThrottle, SUCCESS_FACTOR, SUSPECT_AFTER, type Admission, type CheckOutcome, type LoginThrottleOptions } from './throttle.js';

@@ -76,7 +76,7 @@ export function createPassportAuthenticator(trust: RequestTrust): (pipeline: Ide
           req.identity = pipeline.known(identityRequest)!;
           return next();
         }
-        const known = source.known(identityRequest);
+        const known = pipeline.known(identityRequest);
         if (known) {
           req.identity = known;
           return next();
@@ -85,12 +85,18 @@ export function createPassportAuthenticator(trust: RequestTrust): (pipeline: Ide
         return next(err);
       }
       (req as WithIdentityRequest)[REQUEST] = identityRequest;
-      instance.authenticate(source.name, { session: false }, (err: unknown, user: Identity | false) => {
-        if (err) return next(err);
-        if (!user) return next(new UnauthorizedError('authentication failed'));
-        req.identity = user;
-        next();
-      })(req, res, next);
+      const run = (chosen: IdentitySource, yielded: boolean) =>
+        instance.authenticate(chosen.name, { session: false }, (err: unknown, user: Identity | false) => {
+          const refused = err ?? (user ? null : new UnauthorizedError('authentication failed'));
+          if (refused !== null) {
+            // A refused credential that gives way (an ended session next to an assertion): the next source decides.
+            const successor = !yielded && refused instanceof UnauthorizedError ? pipeline.successor(chosen, identityRequest) : null;
+            return successor === null ? next(refused) : run(successor, true);
+          }
+          req.identity = user as Identity;
+          next();
+        })(req, res, next);
+      run(source, false);
     };
   };
 }

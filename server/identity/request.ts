@@ -25,7 +25,8 @@ export function identityRequestOf(req: IncomingMessage, trust: RequestTrust): Id
   let trusted: boolean | undefined;
   return {
     headers: req.headers,
-    url: req.url ?? '',
+    // Express strips a router's mount path from req.url; the identity sources match the full path (--auth-exempt).
+    url: (req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url ?? '',
     method: req.method ?? 'GET',
     clientAddress: () => (address ??= trust.clientAddressOf(req)),
     peerTrusted: () => (trusted ??= trust.isTrustedPeer(req)),

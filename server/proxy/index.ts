@@ -10,3 +10,4 @@ export { createGcPacer, minorGc, GC_EVERY_BYTES, type GcPacer } from './gc-pacer
 export { createUpgradeForwarder, refuseUpgrade, type UpgradeForwarder } from './websocket.js';
 export { TunnelLimits, type TunnelLimitsOptions } from './tunnel-limits.js';
 export { createProxyHandler, type ProxyHandler, type ProxyHandlerDeps, type ProxyState } from './proxy-handler.js';
+export { parseIdentityHeaders, identityHeaderValues, identityHeaderWriter, identityHeaderStripper, isWellKnownIdentityHeader, type IdentityHeaderSpec, type IdentityField } from './identity-headers.js';

@@ -18,6 +18,7 @@ import { Forwarder } from './forwarder.js';
 import { createGcPacer, GC_EVERY_BYTES, minorGc } from './gc-pacer.js';
 import { isProxyPath, upstreamPath } from './forward-path.js';
 import { upstreamRequestHeaders, type GatewayHeaders } from './headers.js';
+import { identityHeaderWriter } from './identity-headers.js';
 import { requestBody } from './request-body.js';
 import { hasLooped } from './self-target.js';
 import type { TargetUrl } from './target-url.js';
@@ -37,14 +38,14 @@ export interface ProxyState {
 }
 
 export interface ProxyHandlerDeps {
-  config: Pick<Config, 'upstreamTimeoutMs' | 'trustProxy' | 'publicUrl' | 'maxBodyBytes' | 'tunnelIdleTimeoutMs' | 'maxTunnels' | 'maxTunnelsPerClient' | 'requireLogin' | 'allowedOrigins'>;
+  config: Pick<Config, 'upstreamTimeoutMs' | 'trustProxy' | 'publicUrl' | 'maxBodyBytes' | 'tunnelIdleTimeoutMs' | 'maxTunnels' | 'maxTunnelsPerClient' | 'requireLogin' | 'allowedOrigins' | 'identityHeaders' | 'assertions'>;
   /** This gateway's origin as a browser sees it (the cross-site check compares with it). */
   originOf: (req: IncomingMessage) => string;
   state: ProxyState;
   /** Who is calling (identity/pipeline.ts), and how to read the client's address. */
   identities: IdentityPipeline;
   trust: RequestTrust;
-  log: Pick<Logger, 'warn' | 'error'>;
+  log: Pick<Logger, 'warn' | 'error' | 'debug'>;
   /** This deployment's Via pseudonym (loop detection). */
   viaName: string;
 }
@@ -67,6 +68,9 @@ export function createProxyHandler(deps: ProxyHandlerDeps): ProxyHandler {
   const pacer = createGcPacer({ everyBytes: GC_EVERY_BYTES, collect: minorGc() });
   const forwarder = new Forwarder({ timeoutMs: config.upstreamTimeoutMs, pacer });
   const ownVia = `1.1 ${viaName}`;
+  // --identity-header values, per identity; and the names a client can never send on top of the built-in ones.
+  const identityHeaders = identityHeaderWriter(config.identityHeaders, (name, omitted) => log.debug({ user: name, omitted }, 'identity headers left out (no value, or not a safe header value)'));
+  const identityNames: ReadonlySet<string> = new Set([...config.identityHeaders.map((h) => h.name), ...(config.assertions.trustedJwt ? [config.assertions.trustedJwt.header] : [])]);
   const tunnels = new TunnelLimits({ max: config.maxTunnels, maxPerClient: config.maxTunnelsPerClient });
   const upgrades = createUpgradeForwarder({
     timeoutMs: config.upstreamTimeoutMs,
@@ -130,13 +134,15 @@ export function createProxyHandler(deps: ProxyHandlerDeps): ProxyHandler {
       forwardedHost: forwarded.host,
       forwardedFor: forwarded.forwardedFor,
       via: incomingVia === undefined ? ownVia : `${Array.isArray(incomingVia) ? incomingVia.join(', ') : incomingVia}, ${ownVia}`,
+      identity: identityHeaders(identity),
+      identityNames,
     };
     return { target, path, own, identity };
   }
 
   /**
    * What /proxy asks of an identity before forwarding it: credentials a browser sends on its own
-   * (the session cookie, cached Basic) may not drive an unsafe method (nor open a WebSocket) from
+   * (the session cookie, cached Basic, a load balancer's assertion) may not drive an unsafe method (nor open a WebSocket) from
    * another site; with --require-login, nobody is anonymous.
    */
   function checkPolicy(req: IncomingMessage, identity: Identity): void {
@@ -144,7 +150,8 @@ export function createProxyHandler(deps: ProxyHandlerDeps): ProxyHandler {
     if (isCrossSiteBrowserRequest(req, identity, deps.originOf(req), config.allowedOrigins)) {
       throw new CrossSiteRequestError('a request from another site with the browser\'s credentials is refused');
     }
-    if (config.requireLogin && identity.via === 'anonymous') {
+    // An --auth-exempt path is meant to be reachable without the load balancer's login.
+    if (config.requireLogin && identity.via === 'anonymous' && !config.assertions.authExempt.matches(req.url ?? '')) {
       const wantsPage = (req.method === 'GET' || req.method === 'HEAD') && !upgrade && /\btext\/html\b/i.test(String(req.headers.accept ?? ''));
       if (wantsPage) throw new LoginRequiredRedirect(`/login?next=${encodeURIComponent(req.url ?? '/proxy')}`);
       throw new UnauthorizedError('log in first');
@@ -190,7 +197,7 @@ export function createProxyHandler(deps: ProxyHandlerDeps): ProxyHandler {
   // A tunnel carries its user's identity for as long as it lives: a change to that user (deleted,
   // demoted, new password) closes it, as the next plain request would see the change.
   state.onUsersChanged((names) => tunnels.closeFor(names));
-  state.sessions.onEnded((handles) => tunnels.closeSessions(handles));
+  state.sessions.onEnded((keys) => tunnels.closeSessions(keys));
 
   return { handle, upgrade, close: () => forwarder.close() };
 }

@@ -8,7 +8,7 @@ import { BlockList, isIP } from 'node:net';
 
 export type TrustProxy =
   | { readonly kind: 'none' }
-  | { readonly kind: 'cidrs'; readonly list: BlockList; readonly text: string }
+  | { readonly kind: 'cidrs'; readonly list: BlockList; readonly text: string; readonly verdicts: Map<string, boolean> }
   | { readonly kind: 'hops'; readonly hops: number };
 
 export const TRUST_NONE: TrustProxy = Object.freeze({ kind: 'none' });
@@ -37,7 +37,7 @@ export function parseTrustProxy(raw: string): TrustProxy | string {
     if (!/^\d+$/.test(prefixText) || prefix > (family === 4 ? 32 : 128)) return `--trust-proxy: bad prefix length in ${JSON.stringify(entry)}`;
     list.addSubnet(address!, prefix, type);
   }
-  return { kind: 'cidrs', list, text };
+  return { kind: 'cidrs', list, text, verdicts: new Map() };
 }
 
 /** True when the request's TCP peer may tell us who the client is (and, later, who the user is). */
@@ -45,10 +45,22 @@ export function isTrustedPeer(req: IncomingMessage, trust: TrustProxy): boolean 
   return trust.kind === 'hops' || isTrusted(trust, req.socket.remoteAddress ?? '');
 }
 
+/**
+ * Answers are kept per address (bounded: cleared when full): BlockList.check costs about 2 µs a
+ * call, and every request asks for its peer (a handful of load-balancer addresses) and, behind a
+ * proxy, for the client address it forwarded.
+ */
+const MAX_VERDICTS = 10_000;
+
 function isTrusted(trust: TrustProxy, address: string): boolean {
   if (trust.kind !== 'cidrs') return false;
+  const known = trust.verdicts.get(address);
+  if (known !== undefined) return known;
   const plain = address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
-  return trust.list.check(plain, isIP(plain) === 6 ? 'ipv6' : 'ipv4');
+  const trusted = trust.list.check(plain, isIP(plain) === 6 ? 'ipv6' : 'ipv4');
+  if (trust.verdicts.size >= MAX_VERDICTS) trust.verdicts.clear();
+  trust.verdicts.set(address, trusted);
+  return trusted;
 }
 
 /** `1.2.3.4`, `1.2.3.4:80`, `::1`, `[::1]`, `[::1]:80` → the address; anything else → null. */
@@ -112,7 +124,8 @@ export function forwardedOf(req: IncomingMessage, trust: TrustProxy, publicUrl: 
   if (trust.kind === 'hops') {
     clientAddress = chain[Math.max(0, chain.length - 1 - trust.hops)]!;
   } else {
-    for (let i = chain.length - 1; i >= 0; i--) {
+    // The peer (last in the chain) is trusted: the client is the right-most untrusted address before it.
+    for (let i = chain.length - 2; i >= 0; i--) {
       clientAddress = chain[i]!;
       if (!isTrusted(trust, clientAddress)) break;
     }

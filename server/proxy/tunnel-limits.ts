@@ -16,7 +16,7 @@ export class TunnelLimits {
   readonly #max: number;
   readonly #maxPerClient: number;
   readonly #perClient = new Map<string, number>();
-  /** The open tunnels of each user (by name) and each session (by handle), to close them when those change or end. */
+  /** The open tunnels of each user (by name) and each session (by SessionInfo.key), to close them when those change or end. */
   readonly #byUser = new Map<string, Set<Duplex>>();
   readonly #bySession = new Map<string, Set<Duplex>>();
   #open = 0;
@@ -51,10 +51,10 @@ export class TunnelLimits {
    * with the session cookie (the tunnel then also ends when the session does, at the latest at
    * its absolute expiry).
    */
-  belongsTo(socket: Duplex, identity: { name: string; session?: { handle: string; absoluteExpiresAt: number } }, now: number = Date.now()): void {
+  belongsTo(socket: Duplex, identity: { name: string; session?: { key: string; absoluteExpiresAt: number } }, now: number = Date.now()): void {
     track(this.#byUser, identity.name, socket);
     if (identity.session) {
-      track(this.#bySession, identity.session.handle, socket);
+      track(this.#bySession, identity.session.key, socket);
       const timer = setTimeout(() => socket.destroy(), Math.max(0, identity.session.absoluteExpiresAt - now));
       timer.unref();
       socket.once('close', () => clearTimeout(timer));
@@ -66,9 +66,9 @@ export class TunnelLimits {
     closeAll(this.#byUser, users);
   }
 
-  /** Closes the tunnels of these sessions (by handle; every session's when null). */
-  closeSessions(handles: readonly string[] | null): void {
-    closeAll(this.#bySession, handles);
+  /** Closes the tunnels of these sessions (by SessionInfo.key; every session's when null). */
+  closeSessions(keys: readonly string[] | null): void {
+    closeAll(this.#bySession, keys);
   }
 }
 

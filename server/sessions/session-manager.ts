@@ -58,7 +58,7 @@ export class SessionManager {
   #secretsLoading: Promise<void> | undefined;
   /** Moves on every invalidation: a lookup that raced one is not cached. */
   #epoch = 0;
-  readonly #endListeners: ((handles: readonly string[] | null) => void)[] = [];
+  readonly #endListeners: ((keys: readonly string[] | null) => void)[] = [];
 
   constructor(options: SessionManagerOptions) {
     this.settings = { idleTimeoutMs: options.idleTimeoutMs, maxAgeMs: options.maxAgeMs };
@@ -194,8 +194,11 @@ export class SessionManager {
     return this.#store.listSessions(this.#now(), filter);
   }
 
-  /** Calls `listener` with the handles of sessions seen ending (null: possibly any), e.g. to close their tunnels. */
-  onEnded(listener: (handles: readonly string[] | null) => void): void {
+  /**
+   * Calls `listener` with the keys (SessionInfo.key) of sessions seen ending, here or in another
+   * process (null: possibly any), e.g. to close their tunnels.
+   */
+  onEnded(listener: (keys: readonly string[] | null) => void): void {
     this.#endListeners.push(listener);
   }
 
@@ -207,14 +210,9 @@ export class SessionManager {
       for (const listener of this.#endListeners) listener(null);
       return;
     }
-    const handles: string[] = [];
-    for (const idHash of idHashes) {
-      const cached = this.#cache.get(idHash, Number.NEGATIVE_INFINITY);
-      if (cached) handles.push(cached.record.handle);
-      this.#cache.delete(idHash);
-    }
+    for (const idHash of idHashes) this.#cache.delete(idHash);
     if (users.length > 0) this.#cache.deleteWhere((session) => session !== null && users.includes(session.record.user));
-    if (handles.length > 0) for (const listener of this.#endListeners) listener(handles);
+    if (idHashes.length > 0) for (const listener of this.#endListeners) listener(idHashes);
   }
 
   /** Removes expired sessions from the store (housekeeping). */

@@ -54,7 +54,7 @@ export function sessionCookieSource(options: SessionSourceOptions): SessionSourc
       name: record.user,
       roles: entry.roles,
       via: 'session',
-      session: Object.freeze({ handle: record.handle, createdAt: record.createdAt, expiresAt: session.expiresAt, idleExpiresAt: record.idleExpiresAt, absoluteExpiresAt: record.expiresAt }),
+      session: Object.freeze({ handle: record.handle, key: record.idHash, createdAt: record.createdAt, expiresAt: session.expiresAt, idleExpiresAt: record.idleExpiresAt, absoluteExpiresAt: record.expiresAt }),
     });
     const m = { session, entry, identity };
     made.set(session, m);
@@ -65,6 +65,9 @@ export function sessionCookieSource(options: SessionSourceOptions): SessionSourc
   return {
     name: 'session-cookie',
     readsAuthorization: false,
+    // An ended session next to a load balancer's assertion: the assertion decides (the user is
+    // not locked out until the cookie is cleared); alone, it is a 401 that clears the cookie.
+    yieldsWhenRefused: true,
     cookieValueOf,
     present: (req) => req.headers.cookie !== undefined && cookieValueOf(req) !== undefined,
     known(req) {

@@ -168,6 +168,28 @@ describe('sessions: /proxy and /api with the cookie', () => {
       assert.doesNotMatch(res.headers.get('www-authenticate') ?? '', /Basic/);
     }
     assert.equal((await fetch(`${gateway.url}/admin/users`, { headers: { cookie: cookie! } })).status, 401, '/admin does not take the cookie');
+    // A bad Authorization header is not rescued by the cookie that comes with it.
+    for (const authorization of ['Bearer not.a.token', basicAuth('bob', 'wrong-password')]) {
+      assert.equal((await fetch(`${gateway.url}/api/whoami`, { headers: { cookie: cookie!, authorization } })).status, 401, `/api: ${authorization.split(' ')[0]}`);
+      assert.equal((await proxied(cookie!, { headers: { authorization } })).status, 401, `/proxy: ${authorization.split(' ')[0]}`);
+    }
+  });
+
+  it('an upstream cannot set or clear the gateway\'s cookie; its other cookies reach the browser', async () => {
+    const setter = await startRecorder((_req, res) => {
+      res.setHeader('set-cookie', ['jwtgate_session=planted; Path=/', '__Host-jwtgate_session=planted; Path=/; Secure', 'JWTGATE_SESSION=x; Path=/proxy', 'theme=dark; Path=/']);
+      res.end('ok');
+    });
+    try {
+      await adminJson(gateway, 'PUT', '/admin/proxy', { url: setter.url });
+      const { cookie } = await login(gateway, 'bob', 'bob-password-12');
+      const res = await proxied(cookie!);
+      assert.equal(res.status, 200);
+      assert.deepEqual(res.headers.getSetCookie(), ['theme=dark; Path=/']);
+    } finally {
+      await adminJson(gateway, 'PUT', '/admin/proxy', { url: upstream.url });
+      await setter.close();
+    }
   });
 
   it('logout, an administrator, a user deletion and a password change all end the session on the very next request', async () => {

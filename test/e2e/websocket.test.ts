@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { decodeJwt } from 'jose';
 import { WebSocket } from 'undici';
 import { adminJson, basicAuth, startGateway, type TestGateway } from '../helpers/gateway.js';
+import { runCli } from '../helpers/process.js';
 import { rawRequest } from '../helpers/raw.js';
 
 /** A minimal WebSocket upstream: handshake, then one text frame telling what it saw. */
@@ -244,6 +245,44 @@ describe('WebSocket: tunnel places are never lost; a user change closes their tu
       const { socket, head } = await openTunnel(gateway.port);
       assert.match(head, /^HTTP\/1\.1 101 /, head);
       socket.destroy();
+    } finally {
+      for (const s of upstream.sockets) s.destroy();
+      upstream.server.close();
+      await gateway.stop();
+    }
+  });
+
+  it('a tunnel opened with a session cookie closes when that session ends (logout, an administrator, the CLI); another session\'s stays until then', async () => {
+    const upstream = await startWsUpstream();
+    const gateway = await startGateway();
+    const loginCookie = async () => {
+      const res = await fetch(`${gateway.url}/login`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'username=vic&password=vic-password-12' });
+      assert.equal(res.status, 303);
+      return res.headers.get('set-cookie')!.split(';')[0]!;
+    };
+    const closedWithin = (socket: import('node:net').Socket, what: string) =>
+      Promise.race([
+        new Promise<void>((resolve) => (socket.closed ? resolve() : socket.once('close', () => resolve()))),
+        new Promise((_r, reject) => setTimeout(() => reject(new Error(`${what}: the tunnel is still open 2 s later`)), 2000)),
+      ]);
+    try {
+      await adminJson(gateway, 'PUT', '/admin/proxy', { url: `http://127.0.0.1:${upstream.port}` });
+      await adminJson(gateway, 'PUT', '/admin/users/vic', { password: 'vic-password-12', roles: ['ROLE_USER'] });
+      const [a, b, c] = [await loginCookie(), await loginCookie(), await loginCookie()];
+      const tunnels = await Promise.all([a, b, c].map((cookie) => openTunnel(gateway.port, { extra: `Cookie: ${cookie}\r\n` })));
+      for (const t of tunnels) assert.match(t.head, /^HTTP\/1\.1 101 /);
+      const out = await fetch(`${gateway.url}/logout`, { method: 'POST', redirect: 'manual', headers: { cookie: a } });
+      assert.equal(out.status, 303);
+      await closedWithin(tunnels[0]!.socket, 'logout');
+      const handle = ((await (await fetch(`${gateway.url}/api/session`, { headers: { cookie: b } })).json()) as { session: { handle: string } }).session.handle;
+      assert.equal((await adminJson(gateway, 'DELETE', `/admin/sessions/${handle}`)).status, 204);
+      await closedWithin(tunnels[1]!.socket, 'an administrator\'s revocation');
+      assert.equal(tunnels[2]!.socket.destroyed, false, 'the third session\'s tunnel stays');
+      // Ended by another process (the CLI on the same store): seen in the store's change log.
+      const third = ((await (await fetch(`${gateway.url}/api/session`, { headers: { cookie: c } })).json()) as { session: { handle: string } }).session.handle;
+      const revoked = await runCli(['sessions', 'revoke', third, '--data-dir', gateway.dataDir]);
+      assert.equal(revoked.code, 0, revoked.stderr);
+      await closedWithin(tunnels[2]!.socket, 'a revocation by the CLI');
     } finally {
       for (const s of upstream.sockets) s.destroy();
       upstream.server.close();

@@ -95,3 +95,44 @@ describe('loadConfig', () => {
     }
   });
 });
+
+describe('loadConfig: load-balancer assertions and identity headers', () => {
+  const alb = { albKeyUrl: 'http://127.0.0.1:9/keys/{kid}', albArn: 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/web/50dc6c495c0c9188', trustProxy: '10.0.0.0/8' };
+
+  it('is off by default: no assertion source, no identity header', () => {
+    const c = loadConfig({}, {});
+    assert.equal(c.assertions.alb, null);
+    assert.equal(c.assertions.trustedJwt, null);
+    assert.deepEqual(c.identityHeaders, []);
+  });
+
+  it('takes repeatable options as repeated flags (each value whole) or as one variable (lines, else commas and spaces)', () => {
+    const flags = loadConfig({ ...alb, rolesClaim: 'groups', roleMap: ['CN=admins,OU=Groups=ROLE_ADMIN', 'Domain Users=ROLE_USER'], identityHeaders: ['X-WEBAUTH-USER=name'] }, {});
+    assert.deepEqual([...flags.assertions.claims.roleMap!.keys()], ['CN=admins,OU=Groups', 'Domain Users']);
+    assert.deepEqual(flags.identityHeaders.map((h) => h.name), ['x-webauth-user']);
+    const lines = loadConfig(alb, { JWTGATE_ROLES_CLAIM: 'groups', JWTGATE_ROLE_MAP: 'CN=admins,OU=Groups=ROLE_ADMIN\nDomain Users=ROLE_USER\n', JWTGATE_AUTH_EXEMPT: '/healthz, /status/*' });
+    assert.deepEqual([...lines.assertions.claims.roleMap!.keys()], ['CN=admins,OU=Groups', 'Domain Users']);
+    assert.deepEqual(lines.assertions.authExempt.entries, ['/healthz', '/status/*']);
+    const oneLine = loadConfig({}, { JWTGATE_IDENTITY_HEADER: 'X-WEBAUTH-USER=name, X-WEBAUTH-EMAIL=email X-Roles=roles' });
+    assert.deepEqual(oneLine.identityHeaders.map((h) => h.name), ['x-webauth-user', 'x-webauth-email', 'x-roles']);
+    assert.deepEqual(loadConfig({ identityHeaders: ['X-A=name'] }, { JWTGATE_IDENTITY_HEADER: 'X-B=name' }).identityHeaders.map((h) => h.name), ['x-a'], 'flags win over the variable');
+  });
+
+  it('reports the assertion and identity-header problems with the others, all at once', () => {
+    try {
+      loadConfig({ port: '70000', albRegion: 'eu-west-1', trustProxy: '2', identityHeaders: ['X_User=name', 'X-B=nickname'], autoCreateUsers: 'perhaps' }, {});
+      assert.fail('expected a ConfigError');
+    } catch (err) {
+      assert.ok(err instanceof ConfigError);
+      const all = err.problems.join('\n');
+      for (const problem of [/--port/, /--alb-arn is required/, /not a hop count/, /"X_User"/, /"X-B=nickname"/, /--auto-create-users must be true or false/]) assert.match(all, problem);
+    }
+  });
+
+  it('keeps --alb-bypass-validation to loopback hosts unless --allow-insecure-remote, like --insecure', () => {
+    assert.throws(() => loadConfig({ albBypassValidation: true, host: '0.0.0.0', trustProxy: '10.0.0.1' }, {}), { code: 'ERR_CONFIG', message: /--alb-bypass-validation .*refused on the non-loopback host 0\.0\.0\.0/ });
+    const allowed = loadConfig({ albBypassValidation: true, host: '0.0.0.0', trustProxy: '10.0.0.1', allowInsecureRemote: true }, {});
+    assert.equal(allowed.assertions.alb?.bypassValidation, true);
+    assert.match(allowed.assertions.warnings.join('\n'), /WITHOUT any signature check/);
+  });
+});

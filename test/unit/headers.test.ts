@@ -32,3 +32,23 @@ describe('clientResponseHeaders', () => {
     );
   });
 });
+
+describe('upstreamRequestHeaders: identity headers', () => {
+  it('removes the well-known identity headers in any case (and any name with "_"), and the configured ones; appends the identity', () => {
+    const raw = [
+      'X-WEBAUTH-USER', 'admin', 'x-webauth-email', 'a@evil', 'X_WEBAUTH_USER', 'admin', 'X-Amzn-Oidc-Data', 'tok', 'x-amzn-oidc-identity', 'id', 'Remote-User', 'admin',
+      'Cf-Access-Jwt-Assertion', 'jwt', 'X-Team', 'evil', 'x-TEAM', 'evil', 'X-Request-Id', 'r1', 'X-Forwarded-Roles', 'ROLE_ADMIN', 'X-My-Jwt', 'jwt', 'Accept', '*/*',
+    ];
+    const identityNames = new Set(['x-team', 'x-my-jwt']);
+    const withIdentity = { ...own, identity: ['x-webauth-user', 'alice', 'x-team', 'core'], identityNames };
+    assert.deepEqual(pairs(upstreamRequestHeaders(raw, undefined, withIdentity)), [
+      ['x-request-id', 'r1'], ['accept', '*/*'],
+      ['authorization', 'Bearer T'], ['x-forwarded-proto', 'http'], ['x-forwarded-host', 'gw:8080'], ['x-forwarded-for', '127.0.0.1'], ['via', '1.0 corp, 1.1 jwtgate-abc'],
+      ['x-webauth-user', 'alice'], ['x-team', 'core'],
+    ]);
+    // The same policy on a WebSocket handshake; and the per-name answers it keeps do not leak between configurations.
+    assert.deepEqual(pairs(upstreamRequestHeaders(raw, undefined, own, { upgrade: true })).map(([name]) => name), [
+      'x-team', 'x-team', 'x-request-id', 'x-my-jwt', 'accept', 'connection', 'upgrade', 'authorization', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-for', 'via',
+    ]);
+  });
+});

@@ -1,0 +1,101 @@
+/** Claims → jwtgate identity, and the cache of verified assertions. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { claimValue, DEFAULT_CLAIM_MAPPING, mapClaims, type ClaimMapping } from '../../server/identity/assertions/index.js';
+import { AssertionCache } from '../../server/identity/assertions/cache.js';
+
+const assertion = (claims: Record<string, unknown>) => ({ claims, expiresAt: Date.now() + 60_000 });
+const map = (claims: Record<string, unknown>, over: Partial<ClaimMapping> = {}) => mapClaims(assertion(claims), { ...DEFAULT_CLAIM_MAPPING, ...over }, 'alb');
+const refused = { code: 'ERR_INVALID_ASSERTION', status: 401, reason: 'claims' };
+
+describe('mapClaims', () => {
+  it('takes the name from sub by default and gives the default role ROLE_USER', () => {
+    const identity = map({ sub: 'alice', email: 'alice@example.test', groups: ['admins'] });
+    assert.deepEqual({ ...identity, claims: undefined, expiresAt: undefined }, { name: 'alice', roles: ['ROLE_USER'], email: 'alice@example.test', claims: undefined, source: 'alb', expiresAt: undefined });
+    assert.ok(Object.isFrozen(identity));
+  });
+
+  it('reads roles from a JSON array, or from a comma and/or space separated string', () => {
+    assert.deepEqual(map({ sub: 'a', roles: ['ROLE_B', 'ROLE_A', 'ROLE_A'] }, { rolesClaim: 'roles' }).roles, ['ROLE_A', 'ROLE_B', 'ROLE_USER']);
+    assert.deepEqual(map({ sub: 'a', 'custom:roles': 'ROLE_B,ROLE_A' }, { rolesClaim: 'custom:roles' }).roles, ['ROLE_A', 'ROLE_B', 'ROLE_USER']);
+    assert.deepEqual(map({ sub: 'a', groups: ' ROLE_B  ROLE_A, ROLE_C ' }, { rolesClaim: 'groups' }).roles, ['ROLE_A', 'ROLE_B', 'ROLE_C', 'ROLE_USER']);
+    assert.deepEqual(map({ sub: 'a' }, { rolesClaim: 'groups' }).roles, ['ROLE_USER']);
+  });
+
+  it('with a role map, gives only the mapped roles (one group may give several)', () => {
+    const roleMap = new Map([['admins', ['ROLE_ADMIN']], ['ops', ['ROLE_OPS', 'ROLE_PAGER']]]);
+    const identity = map({ sub: 'a', groups: ['admins', 'ops', 'ROLE_ADMIN_WANNABE', 'unmapped'] }, { rolesClaim: 'groups', roleMap });
+    assert.deepEqual(identity.roles, ['ROLE_ADMIN', 'ROLE_OPS', 'ROLE_PAGER', 'ROLE_USER']);
+    assert.deepEqual(map({ sub: 'a', groups: ['ROLE_ADMIN'] }, { rolesClaim: 'groups', roleMap }).roles, ['ROLE_USER'], 'an unmapped group named like a role gives nothing');
+  });
+
+  it('uses the configured default roles, none included', () => {
+    assert.deepEqual(map({ sub: 'a' }, { defaultRoles: ['ROLE_VIEWER', 'ROLE_USER'] }).roles, ['ROLE_USER', 'ROLE_VIEWER']);
+    assert.deepEqual(map({ sub: 'a' }, { defaultRoles: [] }).roles, []);
+  });
+
+  it('takes the name from another claim, an exact claim name with dots, or a dotted path', () => {
+    assert.equal(map({ sub: 'x', preferred_username: 'alice' }, { usernameClaim: 'preferred_username' }).name, 'alice');
+    assert.deepEqual(map({ sub: 'a', 'https://example.com/roles': ['ROLE_X'] }, { rolesClaim: 'https://example.com/roles' }).roles, ['ROLE_USER', 'ROLE_X']);
+    assert.deepEqual(map({ sub: 'a', realm_access: { roles: ['ROLE_K'] } }, { rolesClaim: 'realm_access.roles' }).roles, ['ROLE_K', 'ROLE_USER']);
+    assert.equal(claimValue({ a: { b: 1 } }, 'a.constructor'), undefined, 'only own properties are followed');
+    assert.equal(claimValue({}, '__proto__'), undefined);
+    assert.equal(claimValue({ 'a.b': 'exact', a: { b: 'path' } }, 'a.b'), 'exact');
+  });
+
+  it('refuses an assertion whose name is missing, not a string, or not a valid user name', () => {
+    for (const sub of [undefined, 42, ['alice'], '', 'ali:ce', ' alice', 'a\nb', 'x'.repeat(129), 'anonymousUser']) {
+      assert.throws(() => map({ sub }), refused, JSON.stringify(sub));
+    }
+  });
+
+  it('refuses roles that are not strings, or not valid roles, or too many', () => {
+    assert.throws(() => map({ sub: 'a', groups: [1, 2] }, { rolesClaim: 'groups' }), refused);
+    assert.throws(() => map({ sub: 'a', groups: { admin: true } }, { rolesClaim: 'groups' }), refused);
+    assert.throws(() => map({ sub: 'a', groups: ['ROLE\u0000X'] }, { rolesClaim: 'groups' }), refused);
+    assert.throws(() => map({ sub: 'a', groups: Array.from({ length: 70 }, (_, i) => `G${i}`) }, { rolesClaim: 'groups' }), refused);
+  });
+
+  it('keeps the email only when it is a plain single-line string', () => {
+    assert.equal(map({ sub: 'a', email: 'a@b\r\nX-Evil: 1' }).email, undefined);
+    assert.equal(map({ sub: 'a', email: ['a@b'] }).email, undefined);
+    assert.equal(map({ sub: 'a', email: `${'x'.repeat(400)}@b` }).email, undefined);
+  });
+});
+
+describe('AssertionCache', () => {
+  it('verifies a token once for concurrent callers, answers later calls synchronously, and forgets it at expiry', async () => {
+    let now = 1_000_000;
+    let calls = 0;
+    const cache = new AssertionCache(async (token: string) => {
+      calls++;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      return { token, expiresAt: now + 1000 };
+    }, { now: () => now });
+    const results = await Promise.all(Array.from({ length: 20 }, () => cache.verify('t1')));
+    assert.equal(calls, 1);
+    assert.ok(results.every((r) => r === results[0]));
+    assert.equal(cache.cached('t1'), results[0]);
+    now += 1000;
+    assert.equal(cache.cached('t1'), undefined);
+  });
+
+  it('does not keep failures, keeps at most maxEntries tokens, and at most maxAgeMs', async () => {
+    let now = 0;
+    let fail = true;
+    const cache = new AssertionCache(async (token: string) => {
+      if (fail) throw new Error('no');
+      return { token, expiresAt: now + 3_600_000 };
+    }, { now: () => now, maxEntries: 2, maxAgeMs: 10_000 });
+    await assert.rejects(cache.verify('a'));
+    fail = false;
+    await cache.verify('a');
+    await cache.verify('b');
+    await cache.verify('c');
+    assert.equal(cache.size, 2);
+    assert.equal(cache.cached('a'), undefined);
+    assert.ok(cache.cached('c'));
+    now += 10_000;
+    assert.equal(cache.cached('c'), undefined);
+  });
+});

@@ -1,0 +1,168 @@
+/** Parsing the assertion options (as config.ts will call it) and the --auth-exempt matcher. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ASSERTION_OPTIONS, parseAssertionOptions, type AssertionContext, type AssertionOptions, type RawAssertionOptions } from '../../server/identity/assertions/index.js';
+import { parseExemptPaths } from '../../server/identity/assertions/exempt-paths.js';
+import { parseTrustProxy, type TrustProxy } from '../../server/proxy/trust-proxy.js';
+
+const ARN = 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/my-alb/50dc6c495c0c9188';
+const context: AssertionContext = { host: '127.0.0.1', allowInsecureRemote: false, trustProxy: parseTrustProxy('10.0.0.0/8') as TrustProxy };
+
+function ok(raw: RawAssertionOptions, ctx: AssertionContext = context): AssertionOptions {
+  const parsed = parseAssertionOptions(raw, ctx);
+  assert.ok(parsed.ok, parsed.ok ? '' : parsed.problems.join('\n'));
+  return parsed.options;
+}
+
+function problems(raw: RawAssertionOptions, ctx: AssertionContext = context): string[] {
+  const parsed = parseAssertionOptions(raw, ctx);
+  assert.ok(!parsed.ok, 'expected problems');
+  return parsed.problems;
+}
+
+describe('parseAssertionOptions', () => {
+  it('is all off by default', () => {
+    const options = ok({});
+    assert.equal(options.alb, null);
+    assert.equal(options.trustedJwt, null);
+    assert.equal(options.autoCreateUsers, false);
+    assert.equal(options.authExempt.matches('/healthz'), false);
+  });
+
+  it('builds the regional key URL from --alb-region, with the required --alb-arn', () => {
+    const { alb } = ok({ albRegion: 'eu-west-1', albArn: ARN, albClientId: 'client', albIssuer: 'https://idp' });
+    assert.deepEqual(alb, { keyUrlTemplate: 'https://public-keys.auth.elb.eu-west-1.amazonaws.com/{kid}', arn: ARN, clientId: 'client', issuer: 'https://idp', bypassValidation: false });
+  });
+
+  it('takes --alb-key-url with {kid}: https, or http on loopback only', () => {
+    assert.equal(ok({ albKeyUrl: 'https://s3.example.com/keys/{kid}', albArn: ARN }).alb?.keyUrlTemplate, 'https://s3.example.com/keys/{kid}');
+    assert.equal(ok({ albKeyUrl: 'http://127.0.0.1:9999/keys/{kid}', albArn: ARN }).alb?.keyUrlTemplate, 'http://127.0.0.1:9999/keys/{kid}');
+    const cases: Array<[string, RegExp]> = [
+      ['http://keys.example.com/{kid}', /https URL/],
+      ['https://keys.example.com/keys', /\{kid\}/],
+      ['https://{kid}.example.com/', /in its path/],
+      ['https://user:pw@keys.example.com/{kid}', /credentials/],
+      ['ftp://keys.example.com/{kid}', /https URL/],
+      ['not a url {kid}', /absolute http\(s\) URL/],
+    ];
+    for (const [albKeyUrl, message] of cases) assert.match(problems({ albKeyUrl, albArn: ARN }).join('\n'), message, albKeyUrl);
+  });
+
+  it('requires --alb-arn, one of --alb-region/--alb-key-url, and a well-formed region and ARN', () => {
+    assert.match(problems({ albRegion: 'eu-west-1' }).join('\n'), /--alb-arn is required/);
+    assert.match(problems({ albArn: ARN }).join('\n'), /needs --alb-region or --alb-key-url/);
+    assert.match(problems({ albArn: ARN, albRegion: 'eu-west-1', albKeyUrl: 'https://k.example/{kid}' }).join('\n'), /exclusive/);
+    assert.match(problems({ albArn: ARN, albRegion: 'Europe' }).join('\n'), /AWS region/);
+    assert.match(problems({ albArn: ARN, albRegion: 'us-east-1' }).join('\n'), /differs from the region of --alb-arn/);
+    assert.match(problems({ albArn: ARN.replace('eu-west-1', 'us-gov-west-1'), albRegion: 'us-gov-west-1' }).join('\n'), /--alb-key-url/);
+    assert.match(problems({ albArn: 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/tg/abc', albRegion: 'eu-west-1' }).join('\n'), /Application Load Balancer ARN/);
+  });
+
+  it('refuses --alb-bypass-validation on a non-loopback host unless --allow-insecure-remote, and warns about it', () => {
+    const remote = { ...context, host: '0.0.0.0' };
+    assert.match(problems({ albBypassValidation: true }, remote).join('\n'), /refused on the non-loopback host 0\.0\.0\.0/);
+    const allowed = ok({ albBypassValidation: 'true' }, { ...remote, allowInsecureRemote: true });
+    assert.equal(allowed.alb?.bypassValidation, true);
+    assert.match(allowed.warnings.join('\n'), /WITHOUT any signature check/);
+    assert.equal(ok({ albBypassValidation: true }, { ...context, host: 'localhost' }).alb?.arn, null);
+    assert.deepEqual(ok({ albBypassValidation: 'false' }).alb, null);
+    assert.match(problems({ albBypassValidation: 'maybe' }).join('\n'), /true or false/);
+  });
+
+  it('requires --trust-proxy for any assertion source', () => {
+    const none = { ...context, trustProxy: parseTrustProxy('') as TrustProxy };
+    assert.match(problems({ albRegion: 'eu-west-1', albArn: ARN }, none).join('\n'), /--trust-proxy/);
+    assert.match(problems({ trustedJwtHeader: 'Cf-Access-Jwt-Assertion', trustedJwksUrl: 'https://team.cloudflareaccess.com/cdn-cgi/access/certs' }, none).join('\n'), /--trust-proxy/);
+  });
+
+  it('parses the trusted JWT: header (lower case), JWKS URL, algorithms, issuer, audience list', () => {
+    const { trustedJwt } = ok({ trustedJwtHeader: 'Cf-Access-Jwt-Assertion', trustedJwksUrl: 'https://team.cloudflareaccess.com/cdn-cgi/access/certs', trustedIssuer: 'https://team.cloudflareaccess.com', trustedAudience: 'aud1, aud2', trustedAlgorithms: 'rs256 ES256,RS256' });
+    assert.equal(trustedJwt?.header, 'cf-access-jwt-assertion');
+    assert.equal(trustedJwt?.jwksUrl.href, 'https://team.cloudflareaccess.com/cdn-cgi/access/certs');
+    assert.deepEqual(trustedJwt?.algorithms, ['RS256', 'ES256']);
+    assert.deepEqual(trustedJwt?.audience, ['aud1', 'aud2']);
+    const noAudience = ok({ trustedJwtHeader: 'X-Pomerium-Jwt-Assertion', trustedJwksUrl: 'https://p.example/.well-known/pomerium/jwks.json' });
+    assert.deepEqual(noAudience.trustedJwt?.algorithms, ['RS256', 'ES256']);
+    assert.match(noAudience.warnings.join('\n'), /without --trusted-audience: every token this JWKS signs is accepted/, 'a missing audience is warned about at start');
+    assert.deepEqual(ok({ trustedJwtHeader: 'X-Jwt', trustedJwksUrl: 'https://p.example/jwks.json', trustedAudience: 'app' }).warnings, []);
+  });
+
+  it('refuses a trusted JWT without header or JWKS, a reserved or malformed header, and none/HMAC/unknown algorithms', () => {
+    const jwks = 'https://p.example/jwks.json';
+    assert.match(problems({ trustedJwtHeader: 'X-Jwt' }).join('\n'), /both --trusted-jwt-header and --trusted-jwks-url/);
+    assert.match(problems({ trustedIssuer: 'x' }).join('\n'), /both/);
+    assert.match(problems({ trustedJwtHeader: 'Authorization', trustedJwksUrl: jwks }).join('\n'), /cannot be authorization/);
+    assert.match(problems({ trustedJwtHeader: 'X_Jwt', trustedJwksUrl: jwks }).join('\n'), /no "_"/);
+    assert.match(problems({ trustedJwtHeader: 'x-amzn-oidc-data', trustedJwksUrl: jwks, albRegion: 'eu-west-1', albArn: ARN }).join('\n'), /ALB assertion header/);
+    const algs = problems({ trustedJwtHeader: 'X-Jwt', trustedJwksUrl: jwks, trustedAlgorithms: 'none,HS256,XY999' }).join('\n');
+    assert.match(algs, /none is never accepted/);
+    assert.match(algs, /HS256 is never accepted/);
+    assert.match(algs, /unknown algorithm "XY999"/);
+    assert.match(problems({ trustedJwtHeader: 'X-Jwt', trustedJwksUrl: 'http://p.example/jwks.json' }).join('\n'), /https URL/);
+  });
+
+  it('parses the claims mapping: role map (array entries whole, a string split at commas), default roles', () => {
+    const base = { albRegion: 'eu-west-1', albArn: ARN, rolesClaim: 'groups' };
+    const { claims } = ok({ ...base, usernameClaim: 'email', roleMap: ['CN=admins,OU=Groups=ROLE_ADMIN', 'ops=ROLE_OPS', 'ops=ROLE_PAGER'], defaultRoles: 'ROLE_USER ROLE_VIEWER' });
+    assert.equal(claims.usernameClaim, 'email');
+    assert.deepEqual([...claims.roleMap!], [['CN=admins,OU=Groups', ['ROLE_ADMIN']], ['ops', ['ROLE_OPS', 'ROLE_PAGER']]]);
+    assert.deepEqual(claims.defaultRoles, ['ROLE_USER', 'ROLE_VIEWER']);
+    assert.deepEqual([...ok({ ...base, roleMap: 'a=ROLE_A,b=ROLE_B' }).claims.roleMap!.keys()], ['a', 'b']);
+    assert.deepEqual(ok({ ...base, defaultRoles: '' }).claims.defaultRoles, []);
+    assert.deepEqual(ok(base).claims.defaultRoles, ['ROLE_USER']);
+  });
+
+  it('reports bad claim options', () => {
+    const base = { albRegion: 'eu-west-1', albArn: ARN };
+    assert.match(problems({ ...base, roleMap: ['admins'] }).join('\n'), /GROUP=ROLE/);
+    assert.match(problems({ ...base, roleMap: ['admins=ROLE_ADMIN'] }).join('\n'), /needs --roles-claim/);
+    assert.match(problems({ ...base, rolesClaim: 'g', roleMap: ['admins= '] }).join('\n'), /GROUP=ROLE/);
+    assert.match(problems({ ...base, defaultRoles: 'ROLE_\u0001' }).join('\n'), /--default-roles/);
+    assert.match(problems({ ...base, usernameClaim: 'a\nb' }).join('\n'), /--username-claim/);
+  });
+
+  it('refuses claim, exempt and auto-create options without an assertion source', () => {
+    const found = problems({ usernameClaim: 'email', authExempt: ['/healthz'], autoCreateUsers: true });
+    assert.equal(found.length, 3);
+    assert.match(found.join('\n'), /--username-claim applies to assertions/);
+    assert.match(found.join('\n'), /--auto-create-users applies/);
+  });
+
+  it('reports every problem at once', () => {
+    const found = problems({ albRegion: 'nowhere', albKeyUrl: 'x', trustedJwtHeader: 'X_Y', trustedJwksUrl: 'ftp://x', trustedAlgorithms: 'HS512', autoCreateUsers: 'perhaps', authExempt: ['no-slash'] }, { ...context, trustProxy: parseTrustProxy('') as TrustProxy });
+    assert.ok(found.length >= 7, found.join('\n'));
+  });
+
+  it('documents every option with a flag and a JWTGATE_ variable', () => {
+    const keys = new Set(ASSERTION_OPTIONS.map((o) => o.key));
+    assert.equal(keys.size, ASSERTION_OPTIONS.length);
+    for (const option of ASSERTION_OPTIONS) {
+      assert.match(option.flag, /^--[a-z-]+( <[a-z=-]+>)?$/);
+      assert.equal(option.env, `JWTGATE_${option.flag.split(' ')[0]!.slice(2).toUpperCase().replaceAll('-', '_')}`);
+    }
+    assert.deepEqual(ASSERTION_OPTIONS.filter((o) => o.repeatable).map((o) => o.key), ['roleMap', 'authExempt']);
+  });
+});
+
+describe('--auth-exempt', () => {
+  const exempt = (entries: string[]) => {
+    const parsed = parseExemptPaths(entries);
+    assert.ok(!Array.isArray(parsed), String(parsed));
+    return parsed;
+  };
+
+  it('matches exact paths, and prefixes written /dir/* (the directory itself included), without the query', () => {
+    const paths = exempt(['/healthz', '/proxy/health/*']);
+    for (const yes of ['/healthz', '/healthz?full=1', '/proxy/health', '/proxy/health/', '/proxy/health/db']) assert.ok(paths.matches(yes), yes);
+    for (const no of ['/healthz/', '/healthzx', '/Healthz', '/proxy/healthcheck', '/proxy', '/', '/proxy/health/../admin', '/proxy/health/%2e%2e/admin', '/proxy/health/./x', '/proxy/health\\..\\x']) {
+      assert.ok(!paths.matches(no), no);
+    }
+  });
+
+  it('refuses entries that are not plain paths', () => {
+    for (const entry of ['healthz', '/a b', '/a?b', '/a#b', '/a*', '/*', '/a/*/b', '/a/../b', '/a/%2e%2e', '/a\\b', `/${'a'.repeat(1100)}`]) {
+      const parsed = parseExemptPaths([entry]);
+      assert.ok(Array.isArray(parsed) && parsed.length > 0, entry);
+    }
+  });
+});
