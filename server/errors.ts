@@ -7,7 +7,7 @@ export class GatewayError extends Error {
   readonly status: number = 500;
   readonly code: string = 'ERR_INTERNAL';
   /** Extra response headers (e.g. `WWW-Authenticate`). */
-  readonly headers: Readonly<Record<string, string>> = {};
+  readonly headers: Readonly<Record<string, string | string[]>> = {};
   /** CLI exit code: 2 for bad input, 1 for other failures. */
   get exitCode(): number {
     return this.status >= 400 && this.status < 500 ? 2 : 1;
@@ -53,7 +53,7 @@ export class KeyImportError extends GatewayError {
 export class UnauthorizedError extends GatewayError {
   override readonly status = 401;
   override readonly code: string = 'ERR_UNAUTHORIZED';
-  override readonly headers: Readonly<Record<string, string>> = { 'www-authenticate': 'Basic realm="jwtgate"' };
+  override readonly headers: Readonly<Record<string, string | string[]>> = { 'www-authenticate': 'Basic realm="jwtgate"' };
 }
 
 export class InvalidTokenError extends UnauthorizedError {
@@ -67,8 +67,9 @@ export class InvalidTokenError extends UnauthorizedError {
  */
 export class SessionInvalidError extends UnauthorizedError {
   override readonly code = 'ERR_SESSION_INVALID';
-  override readonly headers: Readonly<Record<string, string>>;
-  constructor(message: string, clearCookie: string) {
+  override readonly headers: Readonly<Record<string, string | string[]>>;
+  /** `clearCookie`: one Set-Cookie line, or several (a planted cookie may have another Path or Domain). */
+  constructor(message: string, clearCookie: string | string[]) {
     super(message);
     this.headers = { 'www-authenticate': 'Session realm="jwtgate"', 'set-cookie': clearCookie };
   }
@@ -258,7 +259,7 @@ export class StoreNotFoundError extends StoreError {
 
 export interface ErrorResponse {
   status: number;
-  headers: Record<string, string>;
+  headers: Record<string, string | string[]>;
   body: string;
 }
 

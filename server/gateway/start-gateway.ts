@@ -60,6 +60,10 @@ export async function startGateway(config: Config, log: Logger): Promise<Running
     await view.refresh();
     view.start();
     logAssertionSettings(config, log);
+    if (!config.cookieSecure && (!isLoopbackHost(config.host) || config.trustProxy.kind !== 'none')) {
+      // Over http the cookie cannot have the __Host- prefix: a sibling subdomain can plant one (docs/sessions.md).
+      log.warn('the session cookie is not Secure (--public-url is not https): browsers send it over plain http, and pages on sibling subdomains can set it; serve the gateway over https with an https --public-url');
+    }
     if (config.insecure) {
       log.warn(`--insecure: every caller is anonymousUser with ROLE_ADMIN, ROLE_ANONYMOUS, ROLE_USER${isLoopbackHost(config.host) ? '' : ` and ${config.host} is not a loopback address`}`);
     }

@@ -32,7 +32,7 @@ type UpgradeRequest = IncomingMessage & { [TARGET]?: string };
 export function refuseUpgrade(socket: Duplex, error: unknown): void {
   const err: GatewayError = toGatewayError(error);
   const { status, headers, body } = toResponse(err, 'plain');
-  const head = Object.entries({ ...headers, 'content-length': String(Buffer.byteLength(body)), connection: 'close' }).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+  const head = Object.entries({ ...headers, 'content-length': String(Buffer.byteLength(body)), connection: 'close' }).flatMap(([k, v]) => (typeof v === 'string' ? [v] : v).map((line) => `${k}: ${line}\r\n`)).join('');
   if (socket.writable) socket.end(`HTTP/1.1 ${status} ${err.code}\r\n${head}\r\n${body}`);
   socket.destroy();
 }

@@ -81,8 +81,44 @@ export function setCookieHeader(name: string, value: string, settings: CookieSet
   return `${name}=${value}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${settings.maxAgeSeconds}${settings.secure ? '; Secure' : ''}`;
 }
 
-export function clearCookieHeader(name: string, secure: boolean): string {
-  return `${name}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0${secure ? '; Secure' : ''}`;
+export function clearCookieHeader(name: string, secure: boolean, scope: { domain?: string; path?: string } = {}): string {
+  return `${name}=; Path=${scope.path ?? '/'}${scope.domain === undefined ? '' : `; Domain=${scope.domain}`}; HttpOnly; SameSite=Lax; Max-Age=0${secure ? '; Secure' : ''}`;
+}
+
+/** A path segment a Set-Cookie Path may carry as it is (RFC 6265 path-value: no ';', no controls). */
+const PATH_SEGMENT = /^[A-Za-z0-9._~!$&'()*+,=:@%-]+$/;
+const HOST_NAME = /^[a-z0-9-]+(?:\.[a-z0-9-]+)+$/;
+const IPV4 = /^\d+\.\d+\.\d+\.\d+$/;
+/** Bounds of the clearing: the request path's first 4 prefixes, the host's 3 nearest parent domains. */
+const MAX_PATH_PREFIXES = 4;
+const MAX_PARENT_DOMAINS = 3;
+
+/**
+ * The Set-Cookie lines that clear cookie `name` wherever a sibling subdomain could have planted
+ * it for this request ("cookie tossing"): a browser holds one cookie per name, domain and path,
+ * and sends the most specific path first. Without the `__Host-` prefix (http), a page on
+ * evil.example.com may set `jwtgate_session` for `Domain=example.com; Path=/proxy`, which a
+ * plain `Path=/` clear never removes: the user would get 401 on every request. So the clear
+ * covers Path=/ and the request path's prefixes, host-only and for each parent domain of the
+ * host (not for an IP address, nor the last label alone). With `__Host-` there is one place only.
+ */
+export function clearPlantedCookieHeaders(name: string, secure: boolean, request: { host: string | undefined; path: string }): string[] {
+  if (name.startsWith('__Host-')) return [clearCookieHeader(name, secure)];
+  const paths = ['/'];
+  const pathname = request.path.split(/[?#]/, 1)[0]!;
+  let prefix = '';
+  for (const segment of pathname.split('/').slice(1, 1 + MAX_PATH_PREFIXES)) {
+    if (!PATH_SEGMENT.test(segment)) break;
+    prefix += `/${segment}`;
+    paths.push(prefix);
+  }
+  const domains: (string | undefined)[] = [undefined];
+  const host = (request.host ?? '').toLowerCase().replace(/:\d+$/, '');
+  if (HOST_NAME.test(host) && !IPV4.test(host)) {
+    const labels = host.split('.');
+    for (let i = 1; i <= MAX_PARENT_DOMAINS && labels.length - i >= 2; i++) domains.push(labels.slice(i).join('.'));
+  }
+  return domains.flatMap((domain) => paths.map((path) => clearCookieHeader(name, secure, domain === undefined ? { path } : { domain, path })));
 }
 
 /**

@@ -10,7 +10,7 @@
  */
 import { SessionInvalidError } from '../errors.js';
 import type { DirectoryEntry, Identity, IdentityRequest, IdentitySource, UserDirectory } from '../identity/index.js';
-import { clearCookieHeader, cookieValues } from './cookie.js';
+import { clearPlantedCookieHeaders, cookieValues } from './cookie.js';
 import type { LiveSession, SessionManager } from './session-manager.js';
 
 export interface SessionSourceOptions {
@@ -22,7 +22,7 @@ export interface SessionSourceOptions {
 
 export interface SessionSource extends IdentitySource {
   /** The session cookie's value in a request, or undefined (several different ones: 401). */
-  cookieValueOf(req: Pick<IdentityRequest, 'headers'>): string | undefined;
+  cookieValueOf(req: Pick<IdentityRequest, 'headers' | 'url'>): string | undefined;
 }
 
 interface Made {
@@ -33,16 +33,18 @@ interface Made {
 
 export function sessionCookieSource(options: SessionSourceOptions): SessionSource {
   const { manager, users, cookieName } = options;
-  const invalid = (why: string) => new SessionInvalidError(why, clearCookieHeader(cookieName, options.secure));
+  /** The 401 that clears the cookie, wherever it may have been planted for this request. */
+  const invalid = (why: string, req: Pick<IdentityRequest, 'headers' | 'url'>) =>
+    new SessionInvalidError(why, clearPlantedCookieHeaders(cookieName, options.secure, { host: req.headers.host, path: req.url }));
   /** Identities made, per live session object (a touch makes a new one): no allocation per request. */
   const made = new WeakMap<LiveSession, Made>();
   const madeFor = new WeakMap<Identity, Made>();
 
-  function cookieValueOf(req: Pick<IdentityRequest, 'headers'>): string | undefined {
+  function cookieValueOf(req: Pick<IdentityRequest, 'headers' | 'url'>): string | undefined {
     const values = cookieValues(req.headers.cookie, cookieName);
     if (values.length === 0) return undefined;
     // Two different values (one planted by a sibling subdomain?): which one is meant is unknown.
-    if (values.some((v) => v !== values[0])) throw invalid('more than one session cookie');
+    if (values.some((v) => v !== values[0])) throw invalid('more than one session cookie', req);
     return values[0];
   }
 
@@ -73,17 +75,17 @@ export function sessionCookieSource(options: SessionSourceOptions): SessionSourc
     known(req) {
       const session = manager.known(cookieValueOf(req)!);
       if (session === undefined) return undefined;
-      if (session === null) throw invalid('the session has ended');
+      if (session === null) throw invalid('the session has ended', req);
       const entry = users.known(session.record.user);
       if (entry === undefined) return undefined;
-      if (entry === null) throw invalid('the session\'s user no longer exists');
+      if (entry === null) throw invalid('the session\'s user no longer exists', req);
       return identityOf(session, entry);
     },
     async identify(req) {
       const session = await manager.lookup(cookieValueOf(req)!);
-      if (session === null) throw invalid('the session has ended, expired, or never existed: log in again');
+      if (session === null) throw invalid('the session has ended, expired, or never existed: log in again', req);
       const entry = await users.get(session.record.user);
-      if (entry === null) throw invalid('the session\'s user no longer exists');
+      if (entry === null) throw invalid('the session\'s user no longer exists', req);
       return identityOf(session, entry);
     },
     isCurrent(identity) {

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { decodeJwt } from 'jose';
 import { adminJson, basicAuth, startGateway, type TestGateway } from '../helpers/gateway.js';
+import { requestFrom } from '../helpers/from-address.js';
 import { runCli } from '../helpers/process.js';
 import { startRecorder, type Recorder } from '../helpers/recorder.js';
 
@@ -166,6 +167,13 @@ describe('sessions: /proxy and /api with the cookie', () => {
       assert.equal(res.status, 401, bad);
       assert.match(res.headers.get('set-cookie') ?? '', /^jwtgate_session=; Path=\/; HttpOnly; SameSite=Lax; Max-Age=0/);
       assert.doesNotMatch(res.headers.get('www-authenticate') ?? '', /Basic/);
+    }
+    // A cookie planted by a sibling subdomain (Domain=example.com; Path=/proxy/app) is cleared where it may live.
+    const planted = await requestFrom('127.0.0.1', `${gateway.url}/proxy/app/page`, { headers: { host: 'gw.example.com', cookie: `${name}=planted; ${cookie!}` } });
+    assert.equal(planted.status, 401);
+    const clears = planted.headers['set-cookie']!;
+    for (const scope of ['Path=/;', 'Path=/proxy/app;', 'Path=/proxy/app; Domain=example.com;', 'Path=/proxy; Domain=example.com;']) {
+      assert.ok(clears.some((line) => line.startsWith(`${name}=; ${scope}`) && line.includes('Max-Age=0')), `clears ${scope}: ${clears.join(' | ')}`);
     }
     assert.equal((await fetch(`${gateway.url}/admin/users`, { headers: { cookie: cookie! } })).status, 401, '/admin does not take the cookie');
     // A bad Authorization header is not rescued by the cookie that comes with it.

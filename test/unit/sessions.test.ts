@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { safeNextPath, cookieValues, withoutGatewayCookies } from '../../server/sessions/index.js';
-import { decodeCookieValue, encodeCookieValue, newSessionId, sessionIdHash } from '../../server/sessions/cookie.js';
+import { clearPlantedCookieHeaders, decodeCookieValue, encodeCookieValue, newSessionId, sessionIdHash } from '../../server/sessions/cookie.js';
 import { isCrossSite } from '../../server/policy/index.js';
 
 describe('safeNextPath', () => {
@@ -40,6 +40,28 @@ describe('session cookie codec', () => {
     assert.equal(withoutGatewayCookies('__Host-jwtgate_session=x; a="q; r"'), 'a="q; r"', 'the rest as it came, even a quoted ;');
     assert.equal(withoutGatewayCookies('jwtgate_session=x'), null);
     assert.equal(withoutGatewayCookies('theme=dark'), 'theme=dark');
+  });
+});
+
+describe('clearPlantedCookieHeaders', () => {
+  it('over http: Path=/ and the request path\'s prefixes, host-only and for each parent domain', () => {
+    const lines = clearPlantedCookieHeaders('jwtgate_session', false, { host: 'gw.corp.example.com:8080', path: '/proxy/app/x?y=/z' });
+    const scopes = lines.map((line) => `${/Domain=([^;]+)/.exec(line)?.[1] ?? '(host)'} ${/Path=([^;]+)/.exec(line)![1]}`);
+    const paths = ['/', '/proxy', '/proxy/app', '/proxy/app/x'];
+    assert.deepEqual(scopes, ['(host)', 'corp.example.com', 'example.com'].flatMap((d) => paths.map((p) => `${d} ${p}`)));
+    for (const line of lines) assert.match(line, /^jwtgate_session=; Path=[^;]+(; Domain=[^;]+)?; HttpOnly; SameSite=Lax; Max-Age=0$/);
+    assert.equal(lines[0], 'jwtgate_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0', 'the plain clear comes first');
+  });
+  it('is bounded, and never writes what a Path or Domain attribute cannot hold', () => {
+    assert.equal(clearPlantedCookieHeaders('jwtgate_session', false, { host: 'a.b.c.d.e.example.com', path: '/1/2/3/4/5/6' }).length, 4 * 5);
+    const odd = clearPlantedCookieHeaders('jwtgate_session', false, { host: 'gw;evil=1', path: '/proxy/a;b/c' });
+    assert.deepEqual(odd.map((l) => /Path=([^;]+)/.exec(l)![1]), ['/', '/proxy'], 'stops at a segment with ";"; a host that is no host name gets no Domain');
+    for (const host of ['127.0.0.1:8080', '[::1]:8080', 'localhost', undefined]) {
+      assert.ok(clearPlantedCookieHeaders('jwtgate_session', false, { host, path: '/proxy' }).every((l) => !l.includes('Domain=')), String(host));
+    }
+  });
+  it('with the __Host- prefix there is one place: Path=/, host-only, Secure', () => {
+    assert.deepEqual(clearPlantedCookieHeaders('__Host-jwtgate_session', true, { host: 'gw.example.com', path: '/proxy/app' }), ['__Host-jwtgate_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0; Secure']);
   });
 });
 
