@@ -79,10 +79,11 @@ export class SessionInvalidError extends UnauthorizedError {
 export class LoginRequiredRedirect extends GatewayError {
   override readonly status = 302;
   override readonly code = 'ERR_LOGIN_REQUIRED';
-  override readonly headers: Readonly<Record<string, string>>;
-  constructor(location: string) {
+  override readonly headers: Readonly<Record<string, string | string[]>>;
+  /** `setCookie`: the lines that clear an ended session's cookie, when that is why. */
+  constructor(location: string, setCookie?: string | string[]) {
     super('Log in first.');
-    this.headers = { location };
+    this.headers = setCookie === undefined ? { location } : { location, 'set-cookie': setCookie };
   }
 }
 

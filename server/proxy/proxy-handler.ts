@@ -7,7 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Config } from '../config.js';
-import { BusyError, CrossSiteRequestError, LoginRequiredRedirect, LoopDetectedError, MethodNotAllowedError, NotFoundError, ProxyDisabledError, UnauthorizedError } from '../errors.js';
+import { BusyError, CrossSiteRequestError, LoginRequiredRedirect, LoopDetectedError, MethodNotAllowedError, NotFoundError, ProxyDisabledError, SessionInvalidError, UnauthorizedError } from '../errors.js';
 import { isCrossSiteBrowserRequest, overridesToTrace } from '../policy/index.js';
 import { identityRequestOf, type Identity, type IdentityPipeline, type LoginThrottle, type RequestTrust } from '../identity/index.js';
 import type { Logger } from '../log.js';
@@ -146,17 +146,23 @@ export function createProxyHandler(deps: ProxyHandlerDeps): ProxyHandler {
    * another site; with --require-login, nobody is anonymous.
    */
   function checkPolicy(req: IncomingMessage, identity: Identity): void {
-    const upgrade = req.headers.upgrade !== undefined;
     if (isCrossSiteBrowserRequest(req, identity, deps.originOf(req), config.allowedOrigins)) {
       throw new CrossSiteRequestError('a request from another site with the browser\'s credentials is refused');
     }
     // An --auth-exempt path is meant to be reachable without the load balancer's login.
     if (config.requireLogin && identity.via === 'anonymous' && !config.assertions.authExempt.matches(req.url ?? '')) {
-      const wantsPage = (req.method === 'GET' || req.method === 'HEAD') && !upgrade && /\btext\/html\b/i.test(String(req.headers.accept ?? ''));
-      if (wantsPage) throw new LoginRequiredRedirect(`/login?next=${encodeURIComponent(req.url ?? '/proxy')}`);
+      if (wantsPage(req)) throw loginRedirect(req);
       throw new UnauthorizedError('log in first');
     }
   }
+
+  /** A browser navigating to a page (not a script, not a WebSocket). */
+  const wantsPage = (req: IncomingMessage) => (req.method === 'GET' || req.method === 'HEAD') && req.headers.upgrade === undefined && /\btext\/html\b/i.test(String(req.headers.accept ?? ''));
+  const loginRedirect = (req: IncomingMessage, setCookie?: string | string[]) => new LoginRequiredRedirect(`/login?next=${encodeURIComponent(req.url ?? '/proxy')}`, setCookie);
+
+  /** With --require-login, a page opened with an ended session goes to the login page (the cookie cleared), not to a bare 401. */
+  const fail = (req: IncomingMessage, res: ServerResponse) => (err: unknown) =>
+    sendError(res, config.requireLogin && err instanceof SessionInvalidError && wantsPage(req) ? loginRedirect(req, err.headers['set-cookie']) : err, 'plain', log);
 
   function forward(req: IncomingMessage, res: ServerResponse, { target, path, own }: Prepared): Promise<void> {
     const body = requestBody(req, config.maxBodyBytes, pacer);
@@ -164,22 +170,21 @@ export function createProxyHandler(deps: ProxyHandlerDeps): ProxyHandler {
     return forwarder.forward(req, res, { origin: target.origin, path, headers, body });
   }
 
-  const fail = (res: ServerResponse) => (err: unknown) => sendError(res, err, 'plain', log);
 
   function handle(req: IncomingMessage, res: ServerResponse): void {
     try {
       const ready = prepareNow(req);
       if (ready) {
-        forward(req, res, ready).catch(fail(res));
+        forward(req, res, ready).catch(fail(req, res));
         return;
       }
     } catch (err) {
-      fail(res)(err);
+      fail(req, res)(err);
       return;
     }
     prepare(req)
       .then((prepared) => forward(req, res, prepared))
-      .catch(fail(res));
+      .catch(fail(req, res));
   }
 
   async function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {

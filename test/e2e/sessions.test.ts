@@ -339,7 +339,7 @@ describe('sessions: expiry, secrets, https, --require-login, CLI', () => {
     }
   });
 
-  it('--require-login: a browser with no identity is sent to /login?next=…, anything else gets 401', async () => {
+  it('--require-login: a browser with no identity (or an ended session) is sent to /login?next=…, anything else gets 401', async () => {
     const upstream = await startRecorder();
     const gateway = await startGateway({ args: ['--require-login'] });
     try {
@@ -351,6 +351,13 @@ describe('sessions: expiry, secrets, https, --require-login, CLI', () => {
       assert.equal(upstream.requests.length, 0);
       const { cookie } = await login(gateway, 'admin', 'admin-password-for-tests', { next: '/proxy/reports?year=2026' });
       assert.equal((await fetch(`${gateway.url}/proxy/reports`, { headers: { cookie: cookie!, accept: 'text/html' } })).status, 200);
+      // The session ends: a page goes back to the login page with the cookie cleared; a script gets the 401.
+      assert.equal((await fetch(`${gateway.url}/logout`, { method: 'POST', redirect: 'manual', headers: { cookie: cookie! } })).status, 303);
+      const ended = await fetch(`${gateway.url}/proxy/reports`, { redirect: 'manual', headers: { cookie: cookie!, accept: 'text/html' } });
+      assert.equal(ended.status, 302);
+      assert.equal(ended.headers.get('location'), '/login?next=%2Fproxy%2Freports');
+      assert.match(ended.headers.getSetCookie()[0]!, /^jwtgate_session=; Path=\/; .*Max-Age=0/);
+      assert.equal((await fetch(`${gateway.url}/proxy/reports`, { headers: { cookie: cookie!, accept: 'application/json' } })).status, 401);
     } finally {
       await upstream.close();
       await gateway.stop();
