@@ -16,6 +16,12 @@ export interface UserRecord {
    * name: a check made against another version no longer proves anything. 0: never had one.
    */
   passwordVersion: number;
+  /**
+   * ms since epoch, set when the user is created and kept by every update: a user deleted and
+   * created again is a new user (a token minted before this time was not minted for them).
+   * 0: created before the store recorded it (a store from an older jwtgate).
+   */
+  createdAt: number;
 }
 
 /**
@@ -161,7 +167,7 @@ export interface Store {
   /** Creates the user (roles default to [], no password) or applies the patch, atomically, after the checks of `options`. */
   upsertUser(name: string, patch: UserPatch, options?: UserWriteOptions): Promise<{ created: boolean; user: UserRecord }>;
   /** Creates the user only if there is no user at all (first-start bootstrap); false otherwise. */
-  createFirstUser(user: Omit<UserRecord, 'passwordVersion'>): Promise<boolean>;
+  createFirstUser(user: Omit<UserRecord, 'passwordVersion' | 'createdAt'>): Promise<boolean>;
   /**
    * Replaces the user's password hash with a re-hash of the SAME password (stronger parameters),
    * only if the stored hash is still `expected`; true when replaced. It does not move the

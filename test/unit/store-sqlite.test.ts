@@ -56,6 +56,7 @@ it('sqlite: a schema-1 store is migrated at open, losslessly: pending becomes ne
   ]);
   assert.equal(await store.getProxyUrl(), 'http://kept.test');
   assert.equal((await store.getUser('admin'))?.passwordHash, 'scrypt$h');
+  assert.equal((await store.getUser('admin'))?.createdAt, 0, 'a user from before creation times: unknown (0), not the time of the upgrade');
   assert.equal(await store.revision(), 7);
   await store.close();
   const db = new Database(path.join(dir, STORE_FILE), { readonly: true });
