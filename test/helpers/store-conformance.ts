@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Store } from '../../server/store/index.js';
+import { sessionConformance, sessionRecord } from './store-conformance-sessions.js';
 
 export interface StoreFactory {
   /** A fresh, empty store; `changesKept` and `now` as in StoreOptions. */
@@ -179,9 +180,7 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       await store.close();
     });
 
-    const session = (n: number, user: string, now = 1000) => ({
-      idHash: `hash-${n}`, handle: `handle-${n}`, user, createdAt: now + n, lastSeenAt: now + n, idleExpiresAt: now + 10_000, expiresAt: now + 20_000, clientAddress: '203.0.113.1', userAgent: 'test/1',
-    });
+    const session = sessionRecord;
 
     it('stores sessions by id hash; touches move activity forward only, without moving the revision', async () => {
       const store = await factory.create();
@@ -204,8 +203,8 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       await store.createSession(session(2, 'ann'));
       await store.createSession(session(3, 'ben'));
       await store.createSession({ ...session(4, 'ben'), idleExpiresAt: 1500 });
-      assert.deepEqual((await store.listSessions(2000)).map((s) => s.handle), ['handle-3', 'handle-2', 'handle-1'], 'newest first, no expired one');
-      assert.deepEqual((await store.listSessions(2000, { user: 'ann' })).map((s) => s.handle), ['handle-2', 'handle-1']);
+      assert.deepEqual((await store.listSessions(2000)).sessions.map((s) => s.handle), ['handle-3', 'handle-2', 'handle-1'], 'newest first, no expired one');
+      assert.deepEqual((await store.listSessions(2000, { user: 'ann' })).sessions.map((s) => s.handle), ['handle-2', 'handle-1']);
       const before = await store.revision();
       assert.deepEqual((await store.deleteSessions({ handle: 'handle-1' })).map((s) => s.idHash), ['hash-1']);
       assert.deepEqual((await store.deleteSessions({ idHash: 'hash-3' })).map((s) => s.handle), ['handle-3']);
@@ -214,7 +213,7 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       assert.deepEqual((await store.changesSince(before))?.sessions.sort(), ['hash-1', 'hash-3']);
       assert.deepEqual((await store.deleteSessions({ user: 'ann' })).map((s) => s.handle), ['handle-2']);
       assert.equal(await store.pruneSessions(2000), 1, 'the idle-expired one');
-      assert.deepEqual(await store.listSessions(0), []);
+      assert.deepEqual(await store.listSessions(0), { sessions: [], total: 0 });
       await store.close();
     });
 
@@ -234,6 +233,8 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       assert.equal(await store.getSession('hash-2'), undefined);
       await store.close();
     });
+
+    sessionConformance(factory);
 
     it('session secrets: the newest first; adding one retires the others at the given time; onlyIfNone for the first start', async () => {
       const store = await factory.create();
