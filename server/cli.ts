@@ -10,6 +10,7 @@ import { backupCommand, configOf, deleteUserCommand, exportCommand, getProxyComm
 import { GatewayError } from './errors.js';
 import { startGateway } from './gateway/index.js';
 import { createLogger } from './log.js';
+import { SESSION_LIST_LIMIT } from './sessions/index.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -125,9 +126,10 @@ withConfigOptions(users.command('delete').argument('<name>', 'user name').descri
 const sessions = program.command('sessions').description('browser sessions (the login page): list, end, rotate the cookie secret');
 withConfigOptions(sessions.command('list').description('live sessions: handle, user, created, last seen, expiry, client'), ['dataDir', 'sessionIdleTimeoutSeconds', 'sessionMaxAgeSeconds'])
   .option('--user <name>', 'only this user\'s sessions')
+  .option('--limit <n>', `the newest N at most, 1 to ${SESSION_LIST_LIMIT.max} (default ${SESSION_LIST_LIMIT.default}); a warning on stderr says when there are more`)
   .option('--json', 'machine-readable output')
   .addHelpText('after', example('jwtgate sessions list --user Alice --data-dir ./data'))
-  .action(async (opts: { user?: string; json?: boolean }, command: Command) => listSessionsCommand(configOf(flagsOf(command)), opts));
+  .action(async (opts: { user?: string; json?: boolean; limit?: string }, command: Command) => listSessionsCommand(configOf(flagsOf(command)), opts));
 withConfigOptions(sessions.command('revoke').argument('[handle]', 'the session to end (from sessions list)').description('end one session, or all of a user\'s (--user)'), ['dataDir', 'auditLogFile', 'sessionIdleTimeoutSeconds', 'sessionMaxAgeSeconds'])
   .option('--user <name>', 'end every session of this user')
   .addHelpText('after', example('jwtgate sessions revoke --user Alice --data-dir ./data'))

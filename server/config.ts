@@ -76,6 +76,8 @@ export interface Config {
   sessionIdleTimeoutSeconds: number;
   /** A browser session ends this long after its login, seconds. */
   sessionMaxAgeSeconds: number;
+  /** Live browser sessions per user at most; a login beyond ends that user's oldest. */
+  maxSessionsPerUser: number;
   /** The session cookie is `Secure` and `__Host-` prefixed (default: when --public-url is https). */
   cookieSecure: boolean;
   /** Other sites whose cookie-authenticated unsafe requests are accepted (exact origins). */
@@ -141,6 +143,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'clockSkewSeconds', flag: '--clock-skew <seconds>', env: 'JWTGATE_CLOCK_SKEW', description: 'clock difference tolerated between hosts: tokens carry nbf = iat - this, and /api accepts exp, nbf and iat this far off', defaultText: '30' },
   { key: 'sessionIdleTimeoutSeconds', flag: '--session-idle-timeout <duration>', env: 'JWTGATE_SESSION_IDLE_TIMEOUT', description: 'a browser session unused this long ends (e.g. 30m, 8h)', defaultText: '8h' },
   { key: 'sessionMaxAgeSeconds', flag: '--session-max-age <duration>', env: 'JWTGATE_SESSION_MAX_AGE', description: 'a browser session ends this long after its login, however used (at least --session-idle-timeout)', defaultText: '24h' },
+  { key: 'maxSessionsPerUser', flag: '--max-sessions-per-user <n>', env: 'JWTGATE_MAX_SESSIONS_PER_USER', description: 'live browser sessions per user at most; a login beyond it ends that user\'s oldest sessions', defaultText: '50' },
   { key: 'cookieSecure', flag: '--cookie-secure', env: 'JWTGATE_COOKIE_SECURE', description: 'the session cookie is Secure and named __Host-jwtgate_session (browsers then send it over https only)', defaultText: 'true when --public-url is https' },
   { key: 'allowedOrigins', flag: '--allowed-origins <origins>', env: 'JWTGATE_ALLOWED_ORIGINS', description: 'comma-separated origins (https://app.example.com) whose cookie-authenticated POST/PUT/PATCH/DELETE are accepted besides the gateway\'s own', defaultText: '(none)' },
   { key: 'requireLogin', flag: '--require-login', env: 'JWTGATE_REQUIRE_LOGIN', description: 'a /proxy request with no identity is sent to the login page (HTML) or gets 401, instead of being forwarded as anonymousUser', defaultText: 'false' },
@@ -261,6 +264,7 @@ export function loadConfig(flags: Flags, env: Env = processEnv()): Config {
   const sessionIdleTimeoutSeconds = durationOf('sessionIdleTimeoutSeconds', 8 * 3600, 1, 30 * 86_400);
   const sessionMaxAgeSeconds = durationOf('sessionMaxAgeSeconds', 24 * 3600, 1, 365 * 86_400);
   if (sessionMaxAgeSeconds < sessionIdleTimeoutSeconds) problems.push(`--session-max-age (${sessionMaxAgeSeconds} s) must be at least --session-idle-timeout (${sessionIdleTimeoutSeconds} s)`);
+  const maxSessionsPerUser = int('maxSessionsPerUser', 50, 1, 10_000);
   const flag = (key: Key) => {
     const r = raw(key);
     return r === undefined ? undefined : bool(r.value, r.name, problems);
@@ -361,6 +365,7 @@ export function loadConfig(flags: Flags, env: Env = processEnv()): Config {
     clockSkewSeconds,
     sessionIdleTimeoutSeconds,
     sessionMaxAgeSeconds,
+    maxSessionsPerUser,
     cookieSecure: cookieSecureFlag ?? publicUrl?.protocol === 'https:',
     allowedOrigins,
     requireLogin,

@@ -6,6 +6,7 @@ import { NotFoundError, InvalidInputError, InvalidTargetUrlError, UnsupportedMed
 import { ROLE_ADMIN } from '../identity/index.js';
 import type { Logger } from '../log.js';
 import { requireRole } from '../policy/index.js';
+import { sessionListLimit } from '../sessions/index.js';
 import { isSelfTarget, parseTargetUrl, type SelfAddress } from '../proxy/index.js';
 import type { StoreView } from '../gateway/store-view.js';
 import type { SessionRecord, SessionSelector, Store } from '../store/index.js';
@@ -144,8 +145,12 @@ export function createAdminRouter(deps: AdminDeps): Router {
   };
 
   router.get('/sessions', async (req, res) => {
-    const user = typeof req.query['user'] === 'string' ? req.query['user'] : undefined;
-    res.json((await view.sessions.list(user === undefined ? {} : { user })).map(publicSession));
+    const user = req.query['user'];
+    if (user !== undefined && typeof user !== 'string') throw new InvalidInputError('user must be given once');
+    const limit = sessionListLimit(req.query['limit'], 'limit');
+    const { sessions, total } = await view.sessions.list({ limit, ...(user === undefined ? {} : { user }) });
+    // The body stays an array (existing clients); the count tells a client whether it was cut.
+    res.set('x-total-count', String(total)).json(sessions.map(publicSession));
   });
 
   router.delete('/sessions/:handle', async (req, res) => {

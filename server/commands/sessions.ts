@@ -1,7 +1,7 @@
 /** `jwtgate sessions list|revoke|rotate-secret`: browser sessions, on the store directly (a running server sees a change within --poll-interval). */
 import type { Config } from '../config.js';
 import { InvalidInputError, NotFoundError } from '../errors.js';
-import { SessionManager } from '../sessions/index.js';
+import { SessionManager, sessionListLimit } from '../sessions/index.js';
 import type { SessionRecord, Store } from '../store/index.js';
 import { auditCli, printJson, table, withStore } from './common.js';
 
@@ -23,8 +23,11 @@ const publicSession = (s: SessionRecord) => ({
   userAgent: s.userAgent,
 });
 
-export async function listSessionsCommand(config: SessionsConfig, flags: { user?: string; json?: boolean }): Promise<void> {
-  const sessions = (await withStore(config, (store) => managerOf(store, config).list(flags.user === undefined ? {} : { user: flags.user }))).map(publicSession);
+export async function listSessionsCommand(config: SessionsConfig, flags: { user?: string; json?: boolean; limit?: string }): Promise<void> {
+  const limit = sessionListLimit(flags.limit, '--limit');
+  const page = await withStore(config, (store) => managerOf(store, config).list({ limit, ...(flags.user === undefined ? {} : { user: flags.user }) }));
+  const sessions = page.sessions.map(publicSession);
+  if (page.total > sessions.length) process.stderr.write(`jwtgate: warning: showing the newest ${sessions.length} of ${page.total} sessions (--limit)\n`);
   if (flags.json) return printJson(sessions);
   process.stdout.write(table([['HANDLE', 'USER', 'CREATED', 'LAST_SEEN', 'EXPIRES', 'CLIENT'], ...sessions.map((s) => [s.handle, s.user, s.createdAt, s.lastSeenAt, s.expiresAt, s.clientAddress])]));
 }

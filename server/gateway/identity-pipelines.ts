@@ -45,6 +45,7 @@ export function createIdentityPipelines(
   const bearer = bearerSource({
     verify: (token) => verifyToken(token, view.keys, { issuer: config.issuer, audience: config.audience, clockToleranceSeconds: config.clockSkewSeconds }),
     users: view.users,
+    clockSkewSeconds: config.clockSkewSeconds,
   });
   const session = sessionCookieSource({ manager: view.sessions, users: view.users, cookieName: cookieName(config.cookieSecure), secure: config.cookieSecure });
   const pipeline = (sources: IdentitySource[]) => new IdentityPipeline({ sources, insecure: config.insecure });

@@ -16,7 +16,7 @@ import { applyDueKeyChanges, keyChangeAudit, keyLifecycleOf, KeySet, nextKeyChan
 
 export interface StoreViewOptions {
   store: Store;
-  config: Pick<Config, 'issuer' | 'audience' | 'tokenTtlSeconds' | 'pollIntervalMs' | 'maxLoginFailures' | 'clockSkewSeconds' | 'loginMaxWaitMs' | 'ipv6PrefixBits' | 'sessionIdleTimeoutSeconds' | 'sessionMaxAgeSeconds'> & KeyLifecycleConfig;
+  config: Pick<Config, 'issuer' | 'audience' | 'tokenTtlSeconds' | 'pollIntervalMs' | 'maxLoginFailures' | 'clockSkewSeconds' | 'loginMaxWaitMs' | 'ipv6PrefixBits' | 'sessionIdleTimeoutSeconds' | 'sessionMaxAgeSeconds' | 'maxSessionsPerUser'> & KeyLifecycleConfig;
   log: Pick<Logger, 'info' | 'warn' | 'error'>;
   /** Where a scheduled rotation is recorded (actor `scheduler`). */
   audit: AuditLog;
@@ -78,6 +78,7 @@ export class StoreView {
       now: this.#now,
       idleTimeoutMs: options.config.sessionIdleTimeoutSeconds * 1000,
       maxAgeMs: options.config.sessionMaxAgeSeconds * 1000,
+      maxPerUser: options.config.maxSessionsPerUser,
       onError: (err) => this.#log.warn({ err: (err as Error).message }, 'session write failed'),
     });
   }

@@ -21,7 +21,7 @@ export interface AutoCreatedUsersOptions {
   onCreated?: (name: string, via: AssertionSourceKind) => void;
 }
 
-const NO_ROLES: DirectoryEntry = Object.freeze({ roles: Object.freeze([]) });
+const NO_ROLES: DirectoryEntry = Object.freeze({ roles: Object.freeze([]), createdAt: 0 });
 
 export class AutoCreatedUsers implements AssertedUsers {
   readonly #directory: AutoCreatedUsersOptions['directory'];

@@ -5,6 +5,8 @@ export interface Identity {
   readonly roles: readonly string[];
   /** Which identity source decided it (identity/sources/, sessions/), for logs and policy. */
   readonly via: IdentityVia;
+  /** Bearer only: the token's `iat`, seconds since epoch (a user created after it is not the one it was minted for). */
+  readonly issuedAt?: number;
   /** Basic only: the user's password version the check was made against (admin writes re-check it in the store). */
   readonly passwordVersion?: number;
   /** Session only: the session it came from. */

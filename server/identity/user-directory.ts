@@ -1,14 +1,16 @@
 /**
  * The users as the identity sources need them after the login itself: whether a name still
- * exists and its current roles (a session, a token sent back to /api). Cached per name (also
- * "no such user"), bounded, and dropped per user when a change to that user is seen, like the
- * credential cache; a read that races a change is not cached.
+ * exists, its current roles, and since when (a session, a token sent back to /api). Cached per
+ * name (also "no such user"), bounded, and dropped per user when a change to that user is seen,
+ * like the credential cache; a read that races a change is not cached.
  */
 import { ExpiringLru } from '../expiring-lru.js';
 import type { Store } from '../store/index.js';
 
 export interface DirectoryEntry {
   readonly roles: readonly string[];
+  /** UserRecord.createdAt: a token minted before it was minted for someone else (0: unknown). */
+  readonly createdAt: number;
 }
 
 export interface UserDirectoryOptions {
@@ -43,7 +45,7 @@ export class UserDirectory {
     if (hit !== undefined) return hit;
     const epoch = this.#epoch;
     const user = await this.#store.getUser(name);
-    const entry = user ? Object.freeze({ roles: Object.freeze([...user.roles]) }) : null;
+    const entry = user ? Object.freeze({ roles: Object.freeze([...user.roles]), createdAt: user.createdAt }) : null;
     if (epoch === this.#epoch) this.#cache.set(name, entry, this.#now() + this.#ttl);
     return entry;
   }

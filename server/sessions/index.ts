@@ -1,5 +1,5 @@
 export { COOKIE_NAME, SECURE_COOKIE_NAME, GATEWAY_COOKIE_NAMES, cookieName, clearCookieHeader, setCookieHeader, cookieValues, setsGatewayCookie, withoutGatewayCookies, type CookieSettings } from './cookie.js';
-export { SessionManager, type LiveSession, type SessionManagerOptions, type SessionSettings } from './session-manager.js';
+export { SESSION_LIST_LIMIT, SessionManager, sessionListLimit, type LiveSession, type SessionManagerOptions, type SessionSettings } from './session-manager.js';
 export { sessionCookieSource, type SessionSource, type SessionSourceOptions } from './session-source.js';
 export { safeNextPath } from './next-path.js';
 export { createLoginRouter, type LoginRouterDeps } from './login-router.js';

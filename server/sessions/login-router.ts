@@ -95,8 +95,8 @@ export function createLoginRouter(deps: LoginRouterDeps): Router {
       throw err;
     }
     if (!identity) return show(res, 401, next, { error: GENERIC_FAILURE, username });
-    const { cookieValue, session } = await sessions.create(identity.name, { address: identityRequest.clientAddress(), userAgent: String(req.headers['user-agent'] ?? '') });
-    audit.record({ actor: identity.name, action: 'session.login', target: session.record.handle, details: { clientAddress: session.record.clientAddress } });
+    const { cookieValue, session, evicted } = await sessions.create(identity.name, { address: identityRequest.clientAddress(), userAgent: String(req.headers['user-agent'] ?? '') });
+    audit.record({ actor: identity.name, action: 'session.login', target: session.record.handle, details: { clientAddress: session.record.clientAddress, ...(evicted.length > 0 ? { evicted: evicted.length } : {}) } });
     deps.log.info({ user: identity.name, session: session.record.handle }, 'logged in');
     res.set({ 'set-cookie': setCookieHeader(cookie.name, cookieValue, { secure: cookie.secure, maxAgeSeconds }), 'cache-control': 'no-store' });
     res.redirect(303, next);

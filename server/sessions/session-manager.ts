@@ -1,7 +1,8 @@
 /**
  * Browser sessions: created at login, held in the store (by the SHA-256 of their id, with a
- * random handle for administrators), ended by logout, by an administrator, or by a change to
- * their user (the store ends them with a new password or a deletion).
+ * random handle for administrators), ended by logout, by an administrator, by a change to
+ * their user (the store ends them with a new password or a deletion), or by newer logins of
+ * their user beyond --max-sessions-per-user (the store ends the oldest as it adds the new one).
  *
  * The hot path never reads the store: a session, once looked up, stays in a bounded cache that
  * the store's change log invalidates (`invalidate`), like the credential cache. Activity is
@@ -10,8 +11,9 @@
  * replica may have seen it since).
  */
 import { randomBytes } from 'node:crypto';
+import { InvalidInputError } from '../errors.js';
 import { ExpiringLru } from '../expiring-lru.js';
-import type { SessionRecord, SessionSecretRecord, SessionSelector, Store } from '../store/index.js';
+import type { SessionFilter, SessionPage, SessionRecord, SessionSecretRecord, SessionSelector, Store } from '../store/index.js';
 import { decodeCookieValue, encodeCookieValue, newSessionId, sessionIdHash, type SessionSecretKey } from './cookie.js';
 
 export interface SessionSettings {
@@ -25,6 +27,8 @@ type SessionStore = Pick<Store, 'createSession' | 'getSession' | 'touchSession' 
 
 export interface SessionManagerOptions extends SessionSettings {
   store: SessionStore;
+  /** --max-sessions-per-user: a login beyond it ends its user's oldest sessions. None: no cap (the CLI, which makes no sessions). */
+  maxPerUser?: number;
   now?: () => number;
   cacheSize?: number;
   /** Where a failed background write (touch, prune) is reported. */
@@ -45,9 +49,21 @@ const GONE_FOR_MS = 60_000;
 /** At most one reload of the secrets per this long, for cookies signed by a secret not known yet. */
 const SECRET_RELOAD_MS = 1000;
 
+/** How many sessions a listing (GET /admin/sessions, `sessions list`) shows by default, and at most. */
+export const SESSION_LIST_LIMIT = { default: 1000, max: 10_000 } as const;
+
+/** The `limit` of a listing (`?limit=`, `--limit`): an integer from 1 to the maximum; `name` names it in the error. */
+export function sessionListLimit(raw: unknown, name: string): number {
+  if (raw === undefined) return SESSION_LIST_LIMIT.default;
+  const n = typeof raw === 'string' && /^\d{1,6}$/.test(raw) ? Number(raw) : NaN;
+  if (!(n >= 1 && n <= SESSION_LIST_LIMIT.max)) throw new InvalidInputError(`${name} must be an integer from 1 to ${SESSION_LIST_LIMIT.max}, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
 export class SessionManager {
   readonly settings: SessionSettings;
   readonly #store: SessionStore;
+  readonly #maxPerUser: number | undefined;
   readonly #now: () => number;
   readonly #onError: (err: unknown) => void;
   /** idHash → the session, or null for "no such session" (briefly). */
@@ -63,6 +79,7 @@ export class SessionManager {
   constructor(options: SessionManagerOptions) {
     this.settings = { idleTimeoutMs: options.idleTimeoutMs, maxAgeMs: options.maxAgeMs };
     this.#store = options.store;
+    this.#maxPerUser = options.maxPerUser;
     this.#now = options.now ?? Date.now;
     this.#onError = options.onError ?? (() => undefined);
     this.#cache = new ExpiringLru(options.cacheSize ?? 10_000);
@@ -95,8 +112,11 @@ export class SessionManager {
     return secret;
   }
 
-  /** A new session for `user`: always a fresh id (never one the client brought). Returns the cookie value. */
-  async create(user: string, client: { address: string; userAgent: string }): Promise<{ cookieValue: string; session: LiveSession }> {
+  /**
+   * A new session for `user`: always a fresh id (never one the client brought). Returns the
+   * cookie value, and the user's oldest sessions it ended to stay within the cap (`evicted`).
+   */
+  async create(user: string, client: { address: string; userAgent: string }): Promise<{ cookieValue: string; session: LiveSession; evicted: SessionRecord[] }> {
     if (!this.#signing) await this.loadSecrets();
     const secret = this.#signing;
     if (!secret) throw new Error('no session secret in the store');
@@ -113,10 +133,12 @@ export class SessionManager {
       clientAddress: client.address,
       userAgent: client.userAgent.slice(0, 512),
     };
-    await this.#store.createSession(record);
+    const evicted = await this.#store.createSession(record, this.#maxPerUser === undefined ? {} : { maxPerUser: this.#maxPerUser });
+    // Ended here: gone from this process at once (other processes read the store's change log).
+    if (evicted.length > 0) this.invalidate(evicted.map((s) => s.idHash));
     const session = this.#live(record);
     this.#cache.set(record.idHash, session, Math.min(session.expiresAt, now + this.settings.idleTimeoutMs));
-    return { cookieValue: encodeCookieValue(secret, id), session };
+    return { cookieValue: encodeCookieValue(secret, id), session, evicted };
   }
 
   #live(record: SessionRecord): LiveSession {
@@ -190,8 +212,9 @@ export class SessionManager {
     return ended;
   }
 
-  list(filter: { user?: string } = {}): Promise<SessionRecord[]> {
-    return this.#store.listSessions(this.#now(), filter);
+  /** The live sessions, newest first, at most `limit` (default SESSION_LIST_LIMIT.default), and how many there are. */
+  list(filter: SessionFilter = {}): Promise<SessionPage> {
+    return this.#store.listSessions(this.#now(), { ...filter, limit: filter.limit ?? SESSION_LIST_LIMIT.default });
   }
 
   /**

@@ -8,6 +8,8 @@ export interface StoreOptions {
   create?: boolean;
   /** How many revisions of changes the store remembers for changesSince (tests make it small). */
   changesKept?: number;
+  /** The clock of a user's creation time (tests set it). */
+  now?: () => number;
 }
 
 export function openStore(options: StoreOptions): Store {

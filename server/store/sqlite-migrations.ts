@@ -93,10 +93,20 @@ CREATE INDEX sessions_by_user ON sessions (user);
 CREATE TABLE session_secrets (id TEXT PRIMARY KEY, secret TEXT NOT NULL, created_at INTEGER NOT NULL, retires_at INTEGER);
 `;
 
+/**
+ * Users record when they were created (ms since epoch), so that a token minted for a deleted
+ * user is not taken for a later user of the same name. Users from before this step get 0:
+ * "unknown", checked as before.
+ */
+const V4_USER_CREATED_AT = `
+ALTER TABLE users ADD COLUMN created_at INTEGER NOT NULL DEFAULT 0;
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, description: 'meta, users, keys', up: (db) => db.exec(V1_INITIAL) },
   { version: 2, description: 'keys: the next state replaces pending; published_at', up: (db) => db.exec(V2_KEYS_NEXT) },
   { version: 3, description: 'users: password version; change log; sessions and session secrets', up: (db) => db.exec(V3_SESSIONS) },
+  { version: 4, description: 'users: creation time', up: (db) => db.exec(V4_USER_CREATED_AT) },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.at(-1)!.version;

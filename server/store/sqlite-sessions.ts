@@ -54,8 +54,15 @@ export function sqliteSessions(db: Database.Database, write: Write, checkActor: 
     ),
     get: db.prepare<[string], SessionRow>(`SELECT * FROM sessions WHERE id_hash = ?`),
     touch: db.prepare(`UPDATE sessions SET last_seen_at = MAX(last_seen_at, ?), idle_expires_at = MAX(idle_expires_at, ?) WHERE id_hash = ?`),
-    listAll: db.prepare<[number, number], SessionRow>(`SELECT * FROM sessions WHERE expires_at > ? AND idle_expires_at > ? ORDER BY created_at DESC, handle`),
-    listOf: db.prepare<[string, number, number], SessionRow>(`SELECT * FROM sessions WHERE user = ? AND expires_at > ? AND idle_expires_at > ? ORDER BY created_at DESC, handle`),
+    // The count is taken before the LIMIT: how many match in all, in the same read.
+    listAll: db.prepare<[number, number, number], SessionRow & { total: number }>(
+      `SELECT *, COUNT(*) OVER () AS total FROM sessions WHERE expires_at > ? AND idle_expires_at > ? ORDER BY created_at DESC, handle LIMIT ?`,
+    ),
+    listOf: db.prepare<[string, number, number, number], SessionRow & { total: number }>(
+      `SELECT *, COUNT(*) OVER () AS total FROM sessions WHERE user = ? AND expires_at > ? AND idle_expires_at > ? ORDER BY created_at DESC, handle LIMIT ?`,
+    ),
+    countLiveOf: db.prepare<[string, number, number], { n: number }>(`SELECT COUNT(*) AS n FROM sessions WHERE user = ? AND expires_at > ? AND idle_expires_at > ?`),
+    oldestLiveOf: db.prepare<[string, number, number, number], SessionRow>(`SELECT * FROM sessions WHERE user = ? AND expires_at > ? AND idle_expires_at > ? ORDER BY created_at, handle LIMIT ?`),
     byHandle: db.prepare<[string], SessionRow>(`SELECT * FROM sessions WHERE handle = ?`),
     byUser: db.prepare<[string], SessionRow>(`SELECT * FROM sessions WHERE user = ?`),
     delete: db.prepare(`DELETE FROM sessions WHERE id_hash = ?`),
@@ -67,17 +74,44 @@ export function sqliteSessions(db: Database.Database, write: Write, checkActor: 
     insertSecret: db.prepare(`INSERT INTO session_secrets (id, secret, created_at, retires_at) VALUES (?, ?, ?, NULL)`),
   };
 
-  function endSessionsOf(user: string, changed: Changed): void {
-    for (const row of q.byUser.all(user)) {
+  /** Inside a write: deletes these sessions, recording them in `changed`; returns them. */
+  function end(rows: readonly SessionRow[], changed: Changed): SessionRecord[] {
+    for (const row of rows) {
       q.delete.run(row.id_hash);
       changed.sessions.push(row.id_hash);
     }
+    return rows.map(toSession);
+  }
+
+  function endSessionsOf(user: string, changed: Changed): void {
+    end(q.byUser.all(user), changed);
   }
 
   return {
     endSessionsOf,
-    async createSession(s) {
-      q.insert.run(s.idHash, s.handle, s.user, s.createdAt, s.lastSeenAt, s.idleExpiresAt, s.expiresAt, s.clientAddress, s.userAgent);
+    async createSession(s, options = {}) {
+      const insert = () => q.insert.run(s.idHash, s.handle, s.user, s.createdAt, s.lastSeenAt, s.idleExpiresAt, s.expiresAt, s.clientAddress, s.userAgent);
+      const max = options.maxPerUser;
+      if (max === undefined) {
+        insert();
+        return [];
+      }
+      // IMMEDIATE: the count and the insert hold the write lock together, so two processes
+      // creating sessions for one user at once cannot both find room.
+      const tx = db.transaction((): SessionRecord[] => {
+        const over = (q.countLiveOf.get(s.user, s.createdAt, s.createdAt)?.n ?? 0) - (max - 1);
+        if (over <= 0) {
+          insert();
+          return [];
+        }
+        // Ending sessions is a write other servers must see: the revision moves, the ends are logged.
+        return write((changed) => {
+          const ended = end(q.oldestLiveOf.all(s.user, s.createdAt, s.createdAt, over), changed);
+          insert();
+          return ended;
+        });
+      });
+      return tx.immediate();
     },
     async getSession(idHash) {
       const row = q.get.get(idHash);
@@ -87,18 +121,15 @@ export function sqliteSessions(db: Database.Database, write: Write, checkActor: 
       q.touch.run(lastSeenAt, idleExpiresAt, idHash);
     },
     async listSessions(now, filter = {}) {
-      const rows = filter.user === undefined ? q.listAll.all(now, now) : q.listOf.all(filter.user, now, now);
-      return rows.map(toSession);
+      const limit = filter.limit ?? -1; // SQLite: a negative LIMIT is none
+      const rows = filter.user === undefined ? q.listAll.all(now, now, limit) : q.listOf.all(filter.user, now, now, limit);
+      return { sessions: rows.map(toSession), total: rows[0]?.total ?? 0 };
     },
     async deleteSessions(selector: SessionSelector, options = {}) {
       return write((changed) => {
         checkActor(options.actor);
         const rows = 'user' in selector ? q.byUser.all(selector.user) : [('handle' in selector ? q.byHandle.get(selector.handle) : q.get.get(selector.idHash))].filter((r): r is SessionRow => r !== undefined);
-        for (const row of rows) {
-          q.delete.run(row.id_hash);
-          changed.sessions.push(row.id_hash);
-        }
-        return rows.map(toSession);
+        return end(rows, changed);
       });
     },
     async pruneSessions(now) {

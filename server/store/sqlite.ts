@@ -30,6 +30,7 @@ interface UserRow {
   roles: string;
   password_hash: string | null;
   password_version: number;
+  created_at: number;
 }
 interface KeyRow {
   kid: string;
@@ -43,7 +44,7 @@ interface KeyRow {
   private_key: string | null;
 }
 
-const toUser = (row: UserRow): UserRecord => ({ name: row.name, roles: JSON.parse(row.roles) as string[], passwordHash: row.password_hash, passwordVersion: row.password_version });
+const toUser = (row: UserRow): UserRecord => ({ name: row.name, roles: JSON.parse(row.roles) as string[], passwordHash: row.password_hash, passwordVersion: row.password_version, createdAt: row.created_at });
 const toKey = (row: KeyRow): KeyRecord => ({
   kid: row.kid,
   state: row.state,
@@ -62,6 +63,8 @@ export interface SqliteStoreOptions {
   create?: boolean;
   /** Revisions of changes remembered for changesSince (tests make it small). */
   changesKept?: number;
+  /** The clock of UserRecord.createdAt (tests set it). */
+  now?: () => number;
 }
 
 export const STORE_FILE = 'jwtgate.sqlite';
@@ -103,13 +106,13 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     bump: db.prepare(`UPDATE meta SET v = CAST(v AS INTEGER) + 1 WHERE k = 'revision'`),
     getMeta: db.prepare<[string], { v: string | null }>(`SELECT v FROM meta WHERE k = ?`),
     setMeta: db.prepare(`INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v`),
-    getUser: db.prepare<[string], UserRow>(`SELECT name, roles, password_hash, password_version FROM users WHERE name = ?`),
-    listUsers: db.prepare<[], UserRow>(`SELECT name, roles, password_hash, password_version FROM users ORDER BY name`),
+    getUser: db.prepare<[string], UserRow>(`SELECT name, roles, password_hash, password_version, created_at FROM users WHERE name = ?`),
+    listUsers: db.prepare<[], UserRow>(`SELECT name, roles, password_hash, password_version, created_at FROM users ORDER BY name`),
     countUsers: db.prepare<[], { n: number }>(`SELECT COUNT(*) AS n FROM users`),
     countAdminsWithPassword: db.prepare<[], { n: number }>(
       `SELECT COUNT(*) AS n FROM users, json_each(users.roles) AS role WHERE role.value = 'ROLE_ADMIN' AND password_hash IS NOT NULL`,
     ),
-    insertUser: db.prepare(`INSERT INTO users (name, roles, password_hash, password_version) VALUES (?, ?, ?, ?)`),
+    insertUser: db.prepare(`INSERT INTO users (name, roles, password_hash, password_version, created_at) VALUES (?, ?, ?, ?, ?)`),
     updateUser: db.prepare(`UPDATE users SET roles = ?, password_hash = ?, password_version = ? WHERE name = ?`),
     recordChange: db.prepare(`INSERT INTO changes (revision, kind, key) SELECT CAST(v AS INTEGER), ?, ? FROM meta WHERE k = 'revision'`),
     prunedBelow: db.prepare<[], { v: string | null }>(`SELECT v FROM meta WHERE k = 'changes_pruned_below'`),
@@ -136,6 +139,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
 
   const currentRevision = () => Number(q.revision.get()?.v ?? 0);
   const changesKept = options.changesKept ?? CHANGES_KEPT;
+  const now = options.now ?? Date.now;
 
   /**
    * Runs a write and bumps the revision in the same IMMEDIATE transaction; the users and
@@ -250,7 +254,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
       return write((changed) => {
         checkActor(options.actor);
         const row = q.getUser.get(name);
-        const before: UserRecord = row ? toUser(row) : { name, roles: [], passwordHash: null, passwordVersion: 0 };
+        const before: UserRecord = row ? toUser(row) : { name, roles: [], passwordHash: null, passwordVersion: 0, createdAt: now() };
         const passwordChanged = patch.passwordHash !== undefined;
         const user: UserRecord = {
           name,
@@ -259,10 +263,11 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
           // The revision this write creates: never used by any earlier password, even of a
           // deleted user of the same name (a check against that one must not pass for this one).
           passwordVersion: passwordChanged ? currentRevision() + 1 : before.passwordVersion,
+          createdAt: before.createdAt,
         };
         if (options.keepAnAdmin) checkKeepsAnAdmin(name, user);
         if (row) q.updateUser.run(JSON.stringify(user.roles), user.passwordHash, user.passwordVersion, name);
-        else q.insertUser.run(name, JSON.stringify(user.roles), user.passwordHash, user.passwordVersion);
+        else q.insertUser.run(name, JSON.stringify(user.roles), user.passwordHash, user.passwordVersion, user.createdAt);
         // A new password ends the user's sessions (whoever knew the old one is logged out).
         if (row && passwordChanged) sessions.endSessionsOf(name, changed);
         return { created: !row, user };
@@ -271,7 +276,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     async createFirstUser(user) {
       return write(() => {
         if ((q.countUsers.get()?.n ?? 0) > 0) return false;
-        q.insertUser.run(user.name, JSON.stringify(user.roles), user.passwordHash, currentRevision() + 1);
+        q.insertUser.run(user.name, JSON.stringify(user.roles), user.passwordHash, currentRevision() + 1, now());
         return true;
       }, [user.name]);
     },

@@ -16,6 +16,12 @@ export interface UserRecord {
    * name: a check made against another version no longer proves anything. 0: never had one.
    */
   passwordVersion: number;
+  /**
+   * ms since epoch, set when the user is created and kept by every update: a user deleted and
+   * created again is a new user (a token minted before this time was not minted for them).
+   * 0: created before the store recorded it (a store from an older jwtgate).
+   */
+  createdAt: number;
 }
 
 /**
@@ -58,6 +64,18 @@ export interface SessionRecord {
   expiresAt: number;
   clientAddress: string;
   userAgent: string;
+}
+
+export interface SessionFilter {
+  user?: string;
+  /** At most this many (the newest). */
+  limit?: number;
+}
+
+/** Some of the live sessions, and how many match in all (`total > sessions.length`: cut by the limit). */
+export interface SessionPage {
+  sessions: SessionRecord[];
+  total: number;
 }
 
 export type SessionSelector = { handle: string } | { idHash: string } | { user: string };
@@ -161,7 +179,7 @@ export interface Store {
   /** Creates the user (roles default to [], no password) or applies the patch, atomically, after the checks of `options`. */
   upsertUser(name: string, patch: UserPatch, options?: UserWriteOptions): Promise<{ created: boolean; user: UserRecord }>;
   /** Creates the user only if there is no user at all (first-start bootstrap); false otherwise. */
-  createFirstUser(user: Omit<UserRecord, 'passwordVersion'>): Promise<boolean>;
+  createFirstUser(user: Omit<UserRecord, 'passwordVersion' | 'createdAt'>): Promise<boolean>;
   /**
    * Replaces the user's password hash with a re-hash of the SAME password (stronger parameters),
    * only if the stored hash is still `expected`; true when replaced. It does not move the
@@ -179,13 +197,19 @@ export interface Store {
    */
   changesSince(revision: number): Promise<Changes | null>;
 
-  /** Stores a new session. Moves no revision: nothing any server caches changes. */
-  createSession(session: SessionRecord): Promise<void>;
+  /**
+   * Stores a new session. With `maxPerUser`, first ends as many of the user's oldest sessions
+   * live at `session.createdAt` as needed for at most that many to be live with the new one, in
+   * the same transaction (so processes creating sessions at once never exceed it together), and
+   * records their ends in the change log like deleteSessions; returns them, oldest first. Moves
+   * the revision only when it ends some: otherwise nothing any server caches changes.
+   */
+  createSession(session: SessionRecord, options?: { maxPerUser?: number }): Promise<SessionRecord[]>;
   getSession(idHash: string): Promise<SessionRecord | undefined>;
   /** Records activity (no revision move; other servers re-read a session before they expire it for idleness). */
   touchSession(idHash: string, lastSeenAt: number, idleExpiresAt: number): Promise<void>;
-  /** Sessions not expired at `now`, newest first; of one user when `user` is given. */
-  listSessions(now: number, filter?: { user?: string }): Promise<SessionRecord[]>;
+  /** Sessions not expired at `now`, newest first; of one user when `user` is given; the first `limit` (all when omitted) and how many there are. */
+  listSessions(now: number, filter?: SessionFilter): Promise<SessionPage>;
   /** Ends the sessions selected (by handle, by id hash, or all of a user's); returns them. An `actor` is checked first, in the same transaction. */
   deleteSessions(selector: SessionSelector, options?: { actor?: AdminActor }): Promise<SessionRecord[]>;
   /** Removes sessions expired at `now` (housekeeping; no revision move). */

@@ -38,7 +38,8 @@ export async function verifyToken(token: string, keys: KeySet, options: VerifyOp
     if (typeof payload.sub !== 'string' || payload.sub === '' || !Array.isArray(roles) || !roles.every((r) => typeof r === 'string')) {
       throw new InvalidTokenError('the token lacks sub or authorities');
     }
-    return Object.freeze({ name: payload.sub, roles: Object.freeze([...new Set(roles as string[])].sort()), via: 'bearer' as const });
+    // requiredClaims and maxTokenAge make iat a number here.
+    return Object.freeze({ name: payload.sub, roles: Object.freeze([...new Set(roles as string[])].sort()), via: 'bearer' as const, issuedAt: payload.iat! });
   } catch (err) {
     if (err instanceof InvalidTokenError) throw err;
     if (err instanceof joseErrors.JWTExpired) throw new InvalidTokenError('the token has expired');

@@ -90,7 +90,9 @@ describe('CLI against a running gateway', () => {
     assert.equal(out.sub, 'Alice');
     assert.deepEqual(out.authorities, ['ROLE_USER', 'ROLE_WONDERLAND']);
     assert.equal(out.claims.exp - out.claims.iat, 60);
-    // The gateway refuses it on /api while no user Alice exists, and answers with her current roles once she does.
+    // The gateway refuses it on /api while no user Alice exists, and answers with her current roles
+    // once she does: she is created within --clock-skew (30 s) of the minting, the margin within
+    // which a token minted just before a user's creation still counts as theirs (recreated-user.test.ts).
     assert.equal((await fetch(`${gateway.url}/api/whoami`, { headers: { authorization: `Bearer ${token}` } })).status, 401, 'no such user');
     assert.equal((await runCli(['users', 'set', 'Alice', '--roles', 'ROLE_USER', ...dd])).code, 0);
     let api: Response | undefined;

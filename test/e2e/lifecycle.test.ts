@@ -70,11 +70,30 @@ describe('lifecycle', () => {
 
     // With a pending key (a rotation under way when the operator upgraded): nothing generated, nothing lost.
     const withPending = tempDir();
-    writeV1Store(withPending, [v1(active, 'active', now - 60_000), v1(pending, 'pending', now + 600_000)]);
+    const { hashPassword } = await import('../../server/identity/index.js');
+    writeV1Store(withPending, [v1(active, 'active', now - 60_000), v1(pending, 'pending', now + 600_000)], [
+      { name: 'admin', roles: ['ROLE_ADMIN', 'ROLE_USER'], passwordHash: await hashPassword('v1-admin-password') },
+      { name: 'olduser', roles: ['ROLE_USER'], passwordHash: null },
+    ]);
     const a = await startGateway({ dataDir: withPending });
     try {
       assert.deepEqual(await published(a.url), [active.kid, pending.kid]);
       assert.doesNotMatch(a.output(), /generated RSA/);
+      // Users from before creation times were recorded: unknown (0), so a token minted before
+      // the upgrade (by a replica not upgraded yet, an hour ago) still verifies for them.
+      const { openStore } = await import('../../server/store/index.js');
+      const store = openStore({ dataDir: withPending, create: false });
+      assert.deepEqual((await store.listUsers()).map((u) => [u.name, u.createdAt]), [['admin', 0], ['olduser', 0]]);
+      await store.close();
+      const { mintToken } = await import('../../server/tokens/index.js');
+      const { createPrivateKey } = await import('node:crypto');
+      const hourAgo = (name: string) => mintToken({ kid: active.kid, privateKey: createPrivateKey(active.privateKey) }, { name, roles: ['ROLE_USER'] }, { issuer: 'jwtgate', audience: null, ttlSeconds: 7200, clockSkewSeconds: 30, now: () => now - 3_600_000 });
+      const whoami = async (token: string) => (await fetch(`${a.url}/api/whoami`, { headers: { authorization: `Bearer ${token}` } })).status;
+      assert.equal(await whoami(await hourAgo('olduser')), 200, 'a migrated user\'s token still verifies');
+      assert.equal((await fetch(`${a.url}/api/whoami`, { headers: { authorization: basicAuth('admin', 'v1-admin-password') } })).status, 200, 'and their password');
+      // A user created after the upgrade has a creation time: a token that old is not theirs.
+      assert.equal((await adminJson({ url: a.url, adminAuth: basicAuth('admin', 'v1-admin-password') }, 'PUT', '/admin/users/newuser', { roles: ['ROLE_USER'] })).status, 201);
+      assert.equal(await whoami(await hourAgo('newuser')), 401);
     } finally {
       await a.stop();
     }

@@ -5,10 +5,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Store } from '../../server/store/index.js';
+import { sessionConformance, sessionRecord } from './store-conformance-sessions.js';
 
 export interface StoreFactory {
-  /** A fresh, empty store; `changesKept` as in StoreOptions. */
-  create(options?: { changesKept?: number }): Promise<Store>;
+  /** A fresh, empty store; `changesKept` and `now` as in StoreOptions. */
+  create(options?: { changesKept?: number; now?: () => number }): Promise<Store>;
   /** A second handle on the same data (another process would see this). */
   reopen(store: Store): Promise<Store>;
 }
@@ -40,19 +41,19 @@ export function storeConformance(name: string, factory: StoreFactory): void {
     });
 
     it('creates, patches and deletes users', async () => {
-      const store = await factory.create();
+      const store = await factory.create({ now: () => 5000 });
       const created = await store.upsertUser('alice', { roles: ['ROLE_USER'], passwordHash: 'h1' });
       assert.equal(created.created, true);
       const v1 = created.user.passwordVersion;
-      assert.deepEqual(created.user, { name: 'alice', roles: ['ROLE_USER'], passwordHash: 'h1', passwordVersion: v1 });
+      assert.deepEqual(created.user, { name: 'alice', roles: ['ROLE_USER'], passwordHash: 'h1', passwordVersion: v1, createdAt: 5000 });
       assert.ok(v1 > 0);
       const rolesOnly = await store.upsertUser('alice', { roles: ['ROLE_A', 'ROLE_USER'] });
       assert.equal(rolesOnly.created, false);
-      assert.deepEqual(await store.getUser('alice'), { name: 'alice', roles: ['ROLE_A', 'ROLE_USER'], passwordHash: 'h1', passwordVersion: v1 }, 'a roles-only change keeps the password version');
+      assert.deepEqual(await store.getUser('alice'), { name: 'alice', roles: ['ROLE_A', 'ROLE_USER'], passwordHash: 'h1', passwordVersion: v1, createdAt: 5000 }, 'a roles-only change keeps the password version');
       await store.upsertUser('alice', { passwordHash: 'h2' });
       const v2 = (await store.getUser('alice'))!.passwordVersion;
       assert.ok(v2 !== v1, 'a new password changes it');
-      assert.deepEqual(await store.getUser('alice'), { name: 'alice', roles: ['ROLE_A', 'ROLE_USER'], passwordHash: 'h2', passwordVersion: v2 });
+      assert.deepEqual(await store.getUser('alice'), { name: 'alice', roles: ['ROLE_A', 'ROLE_USER'], passwordHash: 'h2', passwordVersion: v2, createdAt: 5000 });
       await store.deleteUser('alice');
       await store.upsertUser('alice', { passwordHash: 'h1' });
       const v3 = (await store.getUser('alice'))!.passwordVersion;
@@ -60,13 +61,37 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       await store.deleteUser('alice');
       await store.upsertUser('alice', { roles: ['ROLE_A', 'ROLE_USER'], passwordHash: 'h2' });
       const bare = await store.upsertUser('bob', {});
-      assert.deepEqual(bare.user, { name: 'bob', roles: [], passwordHash: null, passwordVersion: 0 });
+      assert.deepEqual(bare.user, { name: 'bob', roles: [], passwordHash: null, passwordVersion: 0, createdAt: 5000 });
       assert.deepEqual((await store.listUsers()).map((u) => u.name), ['alice', 'bob']);
       assert.equal(await store.deleteUser('bob'), true);
       assert.equal(await store.deleteUser('bob'), false);
       assert.equal(await store.getUser('bob'), undefined);
       assert.equal(await store.countUsers(), 1);
       await store.close();
+    });
+
+    it('a user\'s creation time is set once, kept by every update, and new for a user deleted and created again', async () => {
+      let clock = 1000;
+      const store = await factory.create({ now: () => clock });
+      assert.equal((await store.upsertUser('ann', {})).user.createdAt, 1000, 'an empty patch creates too (auto-created users)');
+      clock = 2000;
+      assert.equal((await store.upsertUser('ann', { roles: ['R'] })).user.createdAt, 1000);
+      assert.equal((await store.upsertUser('ann', { passwordHash: 'h' })).user.createdAt, 1000, 'a new password is the same user');
+      assert.equal((await store.upsertUser('ann', { passwordHash: null })).user.createdAt, 1000);
+      assert.equal(await store.replacePasswordHash('ann', 'nope', 'x'), false);
+      assert.deepEqual((await store.listUsers()).map((u) => [u.name, u.createdAt]), [['ann', 1000]]);
+      await store.deleteUser('ann');
+      clock = 3000;
+      await store.upsertUser('ann', { roles: ['R'], passwordHash: 'h' });
+      assert.equal((await store.getUser('ann'))?.createdAt, 3000, 'deleted and created again: another user');
+      const other = await factory.reopen(store);
+      assert.equal((await other.getUser('ann'))?.createdAt, 3000, 'stored, not computed by the handle');
+      await other.close();
+      await store.close();
+      const first = await factory.create({ now: () => 4000 });
+      assert.equal(await first.createFirstUser({ name: 'admin', roles: ['ROLE_ADMIN'], passwordHash: 'h' }), true);
+      assert.equal((await first.getUser('admin'))?.createdAt, 4000, 'the first-start admin too');
+      await first.close();
     });
 
     it('replacePasswordHash swaps the hash only while it is the expected one, without moving the revision', async () => {
@@ -78,7 +103,8 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       assert.equal(await store.replacePasswordHash('alice', 'old', 'new'), true);
       const version = (await store.getUser('alice'))!.passwordVersion;
       assert.ok(version > 0);
-      assert.deepEqual(await store.getUser('alice'), { name: 'alice', roles: ['ROLE_USER'], passwordHash: 'new', passwordVersion: version }, 'a re-hash of the same password keeps the version');
+      const { createdAt } = (await store.getUser('alice'))!;
+      assert.deepEqual(await store.getUser('alice'), { name: 'alice', roles: ['ROLE_USER'], passwordHash: 'new', passwordVersion: version, createdAt }, 'a re-hash of the same password keeps the version');
       assert.equal(await store.replacePasswordHash('alice', 'old', 'newer'), false, 'already replaced');
       assert.equal(await store.revision(), revision);
       await store.close();
@@ -154,9 +180,7 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       await store.close();
     });
 
-    const session = (n: number, user: string, now = 1000) => ({
-      idHash: `hash-${n}`, handle: `handle-${n}`, user, createdAt: now + n, lastSeenAt: now + n, idleExpiresAt: now + 10_000, expiresAt: now + 20_000, clientAddress: '203.0.113.1', userAgent: 'test/1',
-    });
+    const session = sessionRecord;
 
     it('stores sessions by id hash; touches move activity forward only, without moving the revision', async () => {
       const store = await factory.create();
@@ -179,8 +203,8 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       await store.createSession(session(2, 'ann'));
       await store.createSession(session(3, 'ben'));
       await store.createSession({ ...session(4, 'ben'), idleExpiresAt: 1500 });
-      assert.deepEqual((await store.listSessions(2000)).map((s) => s.handle), ['handle-3', 'handle-2', 'handle-1'], 'newest first, no expired one');
-      assert.deepEqual((await store.listSessions(2000, { user: 'ann' })).map((s) => s.handle), ['handle-2', 'handle-1']);
+      assert.deepEqual((await store.listSessions(2000)).sessions.map((s) => s.handle), ['handle-3', 'handle-2', 'handle-1'], 'newest first, no expired one');
+      assert.deepEqual((await store.listSessions(2000, { user: 'ann' })).sessions.map((s) => s.handle), ['handle-2', 'handle-1']);
       const before = await store.revision();
       assert.deepEqual((await store.deleteSessions({ handle: 'handle-1' })).map((s) => s.idHash), ['hash-1']);
       assert.deepEqual((await store.deleteSessions({ idHash: 'hash-3' })).map((s) => s.handle), ['handle-3']);
@@ -189,7 +213,7 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       assert.deepEqual((await store.changesSince(before))?.sessions.sort(), ['hash-1', 'hash-3']);
       assert.deepEqual((await store.deleteSessions({ user: 'ann' })).map((s) => s.handle), ['handle-2']);
       assert.equal(await store.pruneSessions(2000), 1, 'the idle-expired one');
-      assert.deepEqual(await store.listSessions(0), []);
+      assert.deepEqual(await store.listSessions(0), { sessions: [], total: 0 });
       await store.close();
     });
 
@@ -209,6 +233,8 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       assert.equal(await store.getSession('hash-2'), undefined);
       await store.close();
     });
+
+    sessionConformance(factory);
 
     it('session secrets: the newest first; adding one retires the others at the given time; onlyIfNone for the first start', async () => {
       const store = await factory.create();

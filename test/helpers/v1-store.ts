@@ -16,7 +16,14 @@ export interface V1Key {
   bits?: number;
 }
 
-export function writeV1Store(dir: string, keys: readonly V1Key[]): void {
+export interface V1User {
+  name: string;
+  roles: readonly string[];
+  passwordHash: string | null;
+}
+
+/** `users` default to one admin (`["ROLE_ADMIN"]`, hash `scrypt$h`). */
+export function writeV1Store(dir: string, keys: readonly V1Key[], users: readonly V1User[] = [{ name: 'admin', roles: ['ROLE_ADMIN'], passwordHash: 'scrypt$h' }]): void {
   fs.mkdirSync(dir, { recursive: true });
   const db = new Database(path.join(dir, STORE_FILE));
   db.exec(`
@@ -26,8 +33,9 @@ export function writeV1Store(dir: string, keys: readonly V1Key[]): void {
       created_at INTEGER NOT NULL, activates_at INTEGER, not_after INTEGER, public_jwk TEXT NOT NULL, private_key TEXT);
     CREATE UNIQUE INDEX keys_one_active ON keys (state) WHERE state = 'active';
     INSERT INTO meta (k, v) VALUES ('revision', '7'), ('proxy_url', 'http://kept.test');
-    INSERT INTO users VALUES ('admin', '["ROLE_ADMIN"]', 'scrypt$h');
   `);
+  const insertUser = db.prepare('INSERT INTO users VALUES (?, ?, ?)');
+  for (const u of users) insertUser.run(u.name, JSON.stringify(u.roles), u.passwordHash);
   const insert = db.prepare('INSERT INTO keys VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
   for (const k of keys) insert.run(k.kid, k.state, k.bits ?? 2048, k.createdAt, k.activatesAt, k.notAfter, k.publicJwk ?? `{"kid":"${k.kid}"}`, k.privateKey);
   db.pragma('user_version = 1');

@@ -66,22 +66,44 @@ describe('IdentityPipeline', () => {
 });
 
 describe('bearerSource', () => {
-  const minted = (name: string, roles: string[]): Identity => Object.freeze({ name, roles: Object.freeze(roles), via: 'bearer' as const });
-  const users = new Map([['bob', { roles: ['ROLE_ADMIN', 'ROLE_USER'] }]]);
+  const T = 1_700_000_000; // seconds
+  const minted = (name: string, roles: string[], issuedAt: number): Identity => Object.freeze({ name, roles: Object.freeze(roles), via: 'bearer' as const, issuedAt });
+  // bob was created at T (ms since epoch), old-timer before jwtgate recorded creation times (0).
+  const users = new Map([['bob', { roles: ['ROLE_ADMIN', 'ROLE_USER'], createdAt: T * 1000 }], ['old-timer', { roles: ['ROLE_USER'], createdAt: 0 }]]);
   const source = bearerSource({
     verify: async (token) => {
       if (token === 'bad') throw new InvalidTokenError('bad');
-      const [name, roles] = token.split(':');
-      return minted(name!, roles!.split(','));
+      const [name, roles, iat] = token.split(':');
+      return minted(name!, roles!.split(','), Number(iat ?? T));
     },
     users: { get: async (name: string) => users.get(name) ?? null },
+    clockSkewSeconds: 30,
   });
   const pipeline = new IdentityPipeline({ sources: [source], insecure: false });
+  const bearer = (token: string) => pipeline.identify(request({ authorization: `Bearer ${token}` }));
 
   it('answers with the user\'s current roles, refuses a deleted user\'s token, keeps anonymous tokens as minted', async () => {
-    assert.deepEqual((await pipeline.identify(request({ authorization: 'Bearer bob:ROLE_USER' }))).roles, ['ROLE_ADMIN', 'ROLE_USER']);
-    await assert.rejects(pipeline.identify(request({ authorization: 'Bearer gone:ROLE_USER' })), { code: 'ERR_INVALID_TOKEN' });
-    await assert.rejects(pipeline.identify(request({ authorization: 'Bearer bad' })), { code: 'ERR_INVALID_TOKEN' });
-    assert.deepEqual((await pipeline.identify(request({ authorization: 'Bearer anonymousUser:ROLE_ANONYMOUS' }))).roles, ['ROLE_ANONYMOUS']);
+    assert.deepEqual((await bearer('bob:ROLE_USER')).roles, ['ROLE_ADMIN', 'ROLE_USER']);
+    await assert.rejects(bearer('gone:ROLE_USER'), { code: 'ERR_INVALID_TOKEN' });
+    await assert.rejects(bearer('bad'), { code: 'ERR_INVALID_TOKEN' });
+    assert.deepEqual((await bearer('anonymousUser:ROLE_ANONYMOUS')).roles, ['ROLE_ANONYMOUS']);
+  });
+
+  it('refuses a token minted before its user was created (an earlier user of that name), allowing --clock-skew and iat\'s rounding', async () => {
+    await assert.rejects(bearer(`bob:ROLE_USER:${T - 32}`), { code: 'ERR_INVALID_TOKEN', status: 401, message: /minted before the user "bob" was created/ });
+    await assert.rejects(bearer(`bob:ROLE_USER:${T - 3600}`), { code: 'ERR_INVALID_TOKEN' });
+    // A minting host 30 s behind the creating one writes iat = T - 30 for a token minted just
+    // after the creation (T - 31 when the creation fell late in its second): both accepted.
+    assert.equal((await bearer(`bob:ROLE_USER:${T - 31}`)).name, 'bob');
+    assert.equal((await bearer(`bob:ROLE_USER:${T - 30}`)).name, 'bob');
+    assert.equal((await bearer(`bob:ROLE_USER:${T + 60}`)).name, 'bob');
+    assert.equal((await bearer('old-timer:ROLE_USER:1')).name, 'old-timer', 'creation time unknown (a migrated store): as before');
+  });
+
+  it('the tolerance is --clock-skew, not a constant', async () => {
+    const strict = new IdentityPipeline({ sources: [bearerSource({ verify: async () => minted('bob', [], T - 2), users: { get: async () => users.get('bob')! }, clockSkewSeconds: 0 })], insecure: false });
+    await assert.rejects(strict.identify(request({ authorization: 'Bearer x' })), { code: 'ERR_INVALID_TOKEN' });
+    const lenient = new IdentityPipeline({ sources: [bearerSource({ verify: async () => minted('bob', [], T - 2), users: { get: async () => users.get('bob')! }, clockSkewSeconds: 1 })], insecure: false });
+    assert.equal((await lenient.identify(request({ authorization: 'Bearer x' }))).name, 'bob');
   });
 });

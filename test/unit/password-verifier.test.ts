@@ -22,7 +22,7 @@ describe('parseBasicAuthorization', () => {
 
 describe('PasswordVerifier', () => {
   async function setup() {
-    const users = new Map<string, UserRecord>([['alice', { name: 'alice', roles: ['ROLE_USER'], passwordHash: await hashPassword('alice-password'), passwordVersion: 1 }]]);
+    const users = new Map<string, UserRecord>([['alice', { name: 'alice', roles: ['ROLE_USER'], passwordHash: await hashPassword('alice-password'), passwordVersion: 1, createdAt: 1 }]]);
     let lookups = 0;
     const store = { getUser: async (name: string) => (lookups++, users.get(name)) };
     return { users, store, verifier: new PasswordVerifier({ store }), lookups: () => lookups };
@@ -67,7 +67,7 @@ describe('PasswordVerifier', () => {
   it('upgrades a hash made with older scrypt parameters after a successful login (never after a failed one)', async () => {
     const salt = randomBytes(16);
     const legacy = `scrypt$16384$8$1$${salt.toString('base64url')}$${scryptSync('old-params-password', salt, 32, { N: 16384, r: 8, p: 1 }).toString('base64url')}`;
-    const users = new Map<string, UserRecord>([['olga', { name: 'olga', roles: ['ROLE_USER'], passwordHash: legacy, passwordVersion: 1 }]]);
+    const users = new Map<string, UserRecord>([['olga', { name: 'olga', roles: ['ROLE_USER'], passwordHash: legacy, passwordVersion: 1, createdAt: 1 }]]);
     const replaced: string[] = [];
     const store = {
       getUser: async (name: string) => users.get(name),
@@ -129,7 +129,7 @@ describe('PasswordVerifier', () => {
     users.delete('alice');
     verifier.invalidate(['alice']);
     assert.equal(await deleted, null, 'deleted while its check was hashing');
-    users.set('alice', { name: 'alice', roles: ['ROLE_ADMIN', 'ROLE_USER'], passwordHash: await hashPassword('alice-password'), passwordVersion: 1 });
+    users.set('alice', { name: 'alice', roles: ['ROLE_ADMIN', 'ROLE_USER'], passwordHash: await hashPassword('alice-password'), passwordVersion: 1, createdAt: 1 });
     const demoted = verifier.verify(good);
     users.set('alice', { ...users.get('alice')!, roles: ['ROLE_USER'] });
     verifier.invalidate(['alice']);
@@ -144,7 +144,7 @@ describe('PasswordVerifier', () => {
 
   it('invalidate(names) drops only those users; isCurrent tells whether a handed-out identity still holds', async () => {
     const { users, verifier, lookups } = await setup();
-    users.set('bob', { name: 'bob', roles: ['ROLE_USER'], passwordHash: await hashPassword('bob-password'), passwordVersion: 1 });
+    users.set('bob', { name: 'bob', roles: ['ROLE_USER'], passwordHash: await hashPassword('bob-password'), passwordVersion: 1, createdAt: 1 });
     const alice = (await verifier.verify(header('alice:alice-password')))!;
     const bob = (await verifier.verify(header('bob:bob-password')))!;
     verifier.invalidate(['alice']);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { it } from 'node:test';
+import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { MIGRATIONS, SCHEMA_VERSION } from '../../server/store/sqlite-migrations.js';
 import { openStore, STORE_FILE, type Store } from '../../server/store/index.js';
@@ -56,6 +57,7 @@ it('sqlite: a schema-1 store is migrated at open, losslessly: pending becomes ne
   ]);
   assert.equal(await store.getProxyUrl(), 'http://kept.test');
   assert.equal((await store.getUser('admin'))?.passwordHash, 'scrypt$h');
+  assert.equal((await store.getUser('admin'))?.createdAt, 0, 'a user from before creation times: unknown (0), not the time of the upgrade');
   assert.equal(await store.revision(), 7);
   await store.close();
   const db = new Database(path.join(dir, STORE_FILE), { readonly: true });
@@ -77,6 +79,26 @@ it('sqlite: migrating several pending keys keeps the newest as next and retires 
   // The old unique index only covered active: several pending rows were possible in the file.
   const store = openStore({ dataDir: dir, create: false });
   assert.deepEqual((await store.listKeys()).map((k) => [k.kid, k.state, k.privateKey]), [['cur', 'active', 'pem-cur'], ['p1', 'retired', null], ['p2', 'next', 'pem-p2']]);
+  await store.close();
+});
+
+it('sqlite: the session cap holds for connections creating sessions at the same moment (threads, each its own connection)', async () => {
+  const dir = tempDir();
+  await openStore({ dataDir: dir }).close();
+  const [workers, rounds] = [3, 60];
+  const arrived = new Int32Array(new SharedArrayBuffer(4));
+  const ended = await Promise.all(Array.from({ length: workers }, (_, worker) => new Promise<number>((resolve, reject) => {
+    const thread = new Worker(new URL('../helpers/session-cap-worker.js', import.meta.url), { workerData: { dataDir: dir, worker, workers, rounds, arrived } });
+    thread.once('message', resolve);
+    thread.once('error', reject);
+  })));
+  const store = openStore({ dataDir: dir, create: false });
+  const live = (await store.listSessions(Date.now())).sessions;
+  const perUser = new Map<string, number>();
+  for (const s of live) perUser.set(s.user, (perUser.get(s.user) ?? 0) + 1);
+  assert.deepEqual([...perUser.entries()].filter(([, n]) => n !== 1), [], 'with a cap of one, one live session per user');
+  assert.equal(perUser.size, rounds);
+  assert.equal(ended.reduce((a, b) => a + b, 0), rounds * (workers - 1), 'every other session was ended by exactly one login');
   await store.close();
 });
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHmac, createPrivateKey, createPublicKey } from 'node:crypto';
 import { describe, it } from 'node:test';
+import { decodeJwt } from 'jose';
 import { KeySet, mintToken, verifyToken } from '../../server/tokens/index.js';
 import { record, testKey } from '../helpers/keys.js';
 
@@ -19,7 +20,9 @@ describe('verifyToken', () => {
 
   it('accepts a token of its own and returns the identity', async () => {
     const { keys, token } = await setup();
-    assert.deepEqual({ ...(await verifyToken(token, keys, opts)) }, { name: 'alice', roles: ['ROLE_USER'], via: 'bearer' });
+    const identity = await verifyToken(token, keys, opts);
+    assert.deepEqual({ ...identity }, { name: 'alice', roles: ['ROLE_USER'], via: 'bearer', issuedAt: decodeJwt(token).iat });
+    assert.ok(Math.abs(identity.issuedAt! - Date.now() / 1000) < 5, 'issuedAt is the token\'s iat, in seconds');
   });
 
   it('accepts a token signed by a retiring key until its notAfter', async () => {
