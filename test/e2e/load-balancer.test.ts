@@ -172,7 +172,7 @@ describe('load balancer: the AWS ALB assertion', () => {
     } finally {
       alb.mode = 'up';
     }
-    for (const path of ['/proxy/healthz', '/proxy/health/../secret', '/proxy/health/%2e%2e/secret', '/proxy/x?/proxy/health/']) {
+    for (const path of ['/proxy/healthz', '/proxy/health/../secret', '/proxy/health/%2e%2e/secret', '/proxy/x?/proxy/health/', '/proxy/health/..;/secret', '/proxy/health/..;a/secret', '/proxy/health/%252e%252e/secret', '/proxy/health/.%252e/secret']) {
       assert.equal((await withAssertion(invalid, path)).status, 401, `${path} is not exempt`);
     }
   });

@@ -159,10 +159,23 @@ describe('--auth-exempt', () => {
     }
   });
 
+  it('matches only plain paths: no reading of an upstream (servlet ";" parameters, double decoding) can leave the prefix', () => {
+    const paths = exempt(['/proxy/actuator/health/*', '/proxy/ready']);
+    for (const yes of ['/proxy/actuator/health/db', '/proxy/actuator/health/a_b~c-d.v2', '/proxy/actuator/health/.well-known', '/proxy/ready?x=%2e%2e;/']) assert.ok(paths.matches(yes), yes);
+    const stretched = [
+      '/proxy/actuator/health/..;/env', '/proxy/actuator/health/..;a/env', '/proxy/actuator/health/..;/..;/admin', '/proxy/actuator/health/%252e%252e/env',
+      '/proxy/actuator/health/.%252e/env', '/proxy/actuator/health/..%3B/env', '/proxy/actuator/health;/../env', '/proxy/actuator/health/x;jsessionid=1',
+      '/proxy/actuator/health//x', '/proxy/actuator/health/%41', '/proxy/actuator/health/a:b', '/proxy/actuator/health/a@b', '/proxy/ready;', '/proxy/ready/.', '/proxy/actuator/health/...',
+    ];
+    for (const no of stretched) assert.ok(!paths.matches(no), no);
+  });
+
   it('refuses entries that are not plain paths', () => {
-    for (const entry of ['healthz', '/a b', '/a?b', '/a#b', '/a*', '/*', '/a/*/b', '/a/../b', '/a/%2e%2e', '/a\\b', `/${'a'.repeat(1100)}`]) {
+    for (const entry of ['healthz', '/a b', '/a?b', '/a#b', '/a*', '/*', '/a/*/b', '/a/../b', '/a/%2e%2e', '/a\\b', `/${'a'.repeat(1100)}`, '/a;b', '/a%41', '/a//b', '/a//*', '/a/./b', '/a:b', '/a/.']) {
       const parsed = parseExemptPaths([entry]);
       assert.ok(Array.isArray(parsed) && parsed.length > 0, entry);
     }
+    const all = parseExemptPaths(['/*', '/a;b', '/ok']);
+    assert.ok(Array.isArray(all) && all.length === 2, 'every bad entry is reported');
   });
 });
