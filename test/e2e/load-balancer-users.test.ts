@@ -57,6 +57,13 @@ describe('load balancer: --auto-create-users', () => {
     assert.deepEqual(await upstreamIdentity(gateway.url, forwarded), { sub: 'carol', authorities: ['ROLE_USER', 'ops', 'reports'] });
   });
 
+  it('without --role-map: a group string is split at commas only, and a group named ROLE_ADMIN or ROLE_ANONYMOUS is not passed on', async () => {
+    const token = alb.sign({ sub: 'dora', groups: 'Domain Admins, ROLE_ADMIN, role_anonymous, reports' });
+    assert.equal((await requestFrom('127.0.0.1', `${gateway.url}/proxy/groups`, { headers: { 'x-amzn-oidc-data': token } })).status, 200);
+    const forwarded = upstream.requests.find((r) => r.url === '/groups')!;
+    assert.deepEqual(await upstreamIdentity(gateway.url, forwarded), { sub: 'dora', authorities: ['Domain Admins', 'ROLE_USER', 'reports'] });
+  });
+
   it('writes nothing for a user it knows: later requests leave the store as it is', async () => {
     await asCarol('/proxy/warm');
     await new Promise((resolve) => setTimeout(resolve, 500)); // the poll has seen the creation
