@@ -8,6 +8,7 @@ import type { TrustProxy } from '../../proxy/trust-proxy.js';
 import { validateRoles } from '../names.js';
 import { DEFAULT_CLAIM_MAPPING, type ClaimMapping } from './claims.js';
 import { NO_EXEMPT_PATHS, parseExemptPaths, type ExemptPaths } from './exempt-paths.js';
+import { checkAssertingPeers } from './asserting-peers.js';
 import { headerNameProblem } from './header-names.js';
 import { bool, isLoopbackHostName, repeatedEntries, keyServerUrl, text, words, type RepeatableValue } from './option-values.js';
 import { TRUSTED_JWT_ALGORITHMS, type TrustedJwtAlgorithm } from './trusted-jwt.js';
@@ -151,6 +152,10 @@ function parseAlb(raw: RawAssertionOptions, context: AssertionContext, problems:
   if (!bypass && arnRaw === undefined) {
     problems.push('--alb-arn is required with --alb-region/--alb-key-url: every AWS account\'s ALB signs with the same regional keys, only the signer ARN tells yours apart');
   }
+  // Every authenticate action on the ALB (each rule may name another IdP or client) signs with the same signer.
+  if (!bypass && clientId === undefined && issuer === undefined) {
+    warnings.push('--alb-region/--alb-key-url without --alb-issuer or --alb-client-id: the assertion of every login action on this ALB is accepted, also one for another identity provider or client (such as a Cognito user pool open to sign-up); set --alb-issuer and --alb-client-id');
+  }
   if (bypass) {
     if (!isLoopbackHostName(context.host) && !context.allowInsecureRemote) {
       problems.push(`--alb-bypass-validation believes any unsigned x-amzn-oidc-data: refused on the non-loopback host ${context.host} unless --allow-insecure-remote is given too`);
@@ -253,11 +258,8 @@ export function parseAssertionOptions(raw: RawAssertionOptions, context: Asserti
     const stray: Key[] = (['usernameClaim', 'rolesClaim', 'roleMap', 'defaultRoles', 'authExempt'] as const).filter((key) => raw[key] !== undefined && repeatedEntries(raw[key]).length > 0);
     if (autoCreateUsers) stray.push('autoCreateUsers');
     for (const key of stray) problems.push(`${flagOf(key)} applies to assertions: it needs --alb-region/--alb-key-url/--alb-bypass-validation or --trusted-jwt-header`);
-  } else if (context.trustProxy?.kind === 'none') {
-    problems.push('identity assertions are believed only from trusted peers: set --trust-proxy to the addresses of the load balancer or proxy');
-  } else if (context.trustProxy?.kind === 'hops') {
-    // A hop count trusts whichever peer connects: anyone who reaches the gateway directly could send the header.
-    problems.push('identity assertions need --trust-proxy as the addresses or CIDRs of the load balancer or proxy, not a hop count (which trusts every peer)');
+  } else if (context.trustProxy !== null) {
+    checkAssertingPeers(context.trustProxy, problems, warnings);
   }
   if (problems.length > 0) return { ok: false, problems };
   return {
