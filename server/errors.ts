@@ -112,6 +112,7 @@ export type AssertionRejection =
   | 'not-yet-valid'
   | 'signature'
   | 'claims' // the claims do not map to a valid user name or roles
+  | 'unverified-email' // the user name is the email claim, and email_verified says it is not verified
   | 'duplicate'; // the request carried the assertion header more than once
 
 /**

@@ -71,3 +71,24 @@ export function ipv6Prefix(address: string, bits: number): string | null {
   });
   return `${masked.map((g) => g.toString(16)).join(':')}/${bits}`;
 }
+
+/** ::ffff:0:0/96, where node's BlockList matches IPv4 addresses against IPv6 rules (as ::ffff:a.b.c.d). */
+const IPV4_MAPPED = [0, 0, 0, 0, 0, 0xffff];
+
+/**
+ * How much a CIDR range covers, as the prefix length of the space it holds: `ipv4` of the IPv4
+ * addresses (an IPv6 range counts for what it holds of ::ffff:0:0/96, so `::/0` and `::/80` hold
+ * every IPv4 address), `ipv6` of the other IPv6 addresses; null for none. 0 means all of them.
+ */
+export function rangeBreadth(family: 4 | 6, address: string, prefix: number): { ipv4: number | null; ipv6: number | null } {
+  if (family === 4) return { ipv4: prefix, ipv6: null };
+  const groups = ipv6Groups(address);
+  if (!groups) return { ipv4: null, ipv6: prefix };
+  const inMapped = IPV4_MAPPED.every((mapped, i) => {
+    const keep = Math.max(0, Math.min(16, prefix - i * 16));
+    const mask = (0xffff << (16 - keep)) & 0xffff;
+    return (groups[i]! & mask) === (mapped & mask);
+  });
+  if (!inMapped) return { ipv4: null, ipv6: prefix };
+  return prefix <= 96 ? { ipv4: 0, ipv6: prefix } : { ipv4: prefix - 96, ipv6: null };
+}

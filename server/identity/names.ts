@@ -12,6 +12,9 @@ export const MAX_PASSWORD_LENGTH = 1024;
 
 // C0, DEL and C1 controls, and the Unicode line/paragraph separators.
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+// Unicode format characters: invisible ones (zero-width space and joiners, U+FEFF, soft hyphen)
+// and the bidi controls that make text show in another order than it is (U+202E).
+const FORMAT = /\p{Cf}/u;
 
 export function validateUserName(name: unknown): string {
   if (typeof name !== 'string' || name.length === 0) throw new InvalidInputError('user name must be a non-empty string');
@@ -21,6 +24,26 @@ export function validateUserName(name: unknown): string {
   if (name.trim() !== name) throw new InvalidInputError('user name must not start or end with white space');
   if (name === ANONYMOUS_NAME) throw new InvalidInputError(`user name ${ANONYMOUS_NAME} is reserved`);
   return name;
+}
+
+/**
+ * True when `text` looks like what it is: no format character, and unchanged by Unicode
+ * compatibility normalization (NFKC), which folds full-width `ａｄｍｉｎ` into `admin`, ligatures into
+ * letters and decomposed accents into one character. Text that fails it can pass for another.
+ */
+export function isUnambiguousText(text: string): boolean {
+  return !FORMAT.test(text) && text.normalize('NFKC') === text;
+}
+
+/**
+ * A user name asserted by a load balancer or proxy: a valid user name that also cannot pass for
+ * another one (isUnambiguousText): `admin\u200b` and `ａｄｍｉｎ` would show as, and be taken by
+ * people and some upstreams for, `admin`. Names an administrator types are left to them.
+ */
+export function validateAssertedUserName(name: unknown): string {
+  const valid = validateUserName(name);
+  if (!isUnambiguousText(valid)) throw new InvalidInputError('user name must not contain invisible or formatting characters, or characters that Unicode normalization (NFKC) changes');
+  return valid;
 }
 
 /** Returns the roles sorted and de-duplicated. */

@@ -10,8 +10,8 @@
  *   claim:<name>  any claim of the assertion: a string, a number or boolean (as text), or an
  *                 array of those joined with "," (absent when there is no such claim).
  * Values are never altered to fit: a value that is empty, has control characters or white space
- * at either end, contains "," inside an array entry, or is longer than MAX_IDENTITY_HEADER_BYTES
- * once encoded is left out (and reported), never cut. Non-ASCII text is sent as UTF-8 bytes.
+ * at either end, contains "," inside an array entry or in a name or email, or is longer than
+ * MAX_IDENTITY_HEADER_BYTES once encoded is left out (and reported), never cut. Non-ASCII text is sent as UTF-8 bytes.
  * Nothing is set for anonymous callers: a header-auth upstream would otherwise sign them up as a
  * user named anonymousUser.
  */
@@ -72,14 +72,21 @@ function scalar(value: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * A name or address that an upstream may read as a list is left out: a header can be read as a
+ * comma-separated list (RFC 9110 joins repeated fields that way), so `evil,admin` or the valid
+ * address `"admin,x"@example.com` could be taken for two values, one of them `admin`.
+ */
+const single = (value: string | undefined): string | undefined => (value === undefined || value.includes(',') ? undefined : value);
+
 function rawValue(field: IdentityField, identity: IdentityForHeaders): string | undefined {
   switch (field.kind) {
     case 'name':
-      return identity.name;
+      return single(identity.name);
     case 'roles':
       return identity.roles.join(',');
     case 'email':
-      return identity.email;
+      return single(identity.email);
     case 'claim': {
       const value = identity.claims === undefined ? undefined : claimValue(identity.claims, field.claim);
       if (!Array.isArray(value)) return scalar(value);

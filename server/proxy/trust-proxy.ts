@@ -6,9 +6,18 @@
 import type { IncomingMessage } from 'node:http';
 import { BlockList, isIP } from 'node:net';
 
+/** One entry of a CIDR list: an address alone is a range of one (/32, /128). */
+export interface TrustedRange {
+  /** As given. */
+  readonly text: string;
+  readonly family: 4 | 6;
+  readonly address: string;
+  readonly prefix: number;
+}
+
 export type TrustProxy =
   | { readonly kind: 'none' }
-  | { readonly kind: 'cidrs'; readonly list: BlockList; readonly text: string; readonly verdicts: Map<string, boolean> }
+  | { readonly kind: 'cidrs'; readonly list: BlockList; readonly text: string; readonly ranges: readonly TrustedRange[]; readonly verdicts: Map<string, boolean> }
   | { readonly kind: 'hops'; readonly hops: number };
 
 export const TRUST_NONE: TrustProxy = Object.freeze({ kind: 'none' });
@@ -22,22 +31,26 @@ export function parseTrustProxy(raw: string): TrustProxy | string {
     return hops > 0 && hops <= 32 ? { kind: 'hops', hops } : '--trust-proxy hop count must be 1 to 32';
   }
   const list = new BlockList();
+  const ranges: TrustedRange[] = [];
   for (const entry of text.split(',').map((e) => e.trim())) {
     const parts = entry.split('/');
     if (parts.length > 2) return `--trust-proxy: ${JSON.stringify(entry)} is not an IP address or CIDR`;
     const [address, prefixText] = parts;
     const family = isIP(address ?? '');
-    if (family === 0) return `--trust-proxy: ${JSON.stringify(entry)} is not an IP address or CIDR`;
+    if (family !== 4 && family !== 6) return `--trust-proxy: ${JSON.stringify(entry)} is not an IP address or CIDR`;
     const type = family === 4 ? 'ipv4' : 'ipv6';
+    const bits = family === 4 ? 32 : 128;
     if (prefixText === undefined) {
       list.addAddress(address!, type);
+      ranges.push(Object.freeze({ text: entry, family, address: address!, prefix: bits }));
       continue;
     }
     const prefix = Number(prefixText);
-    if (!/^\d+$/.test(prefixText) || prefix > (family === 4 ? 32 : 128)) return `--trust-proxy: bad prefix length in ${JSON.stringify(entry)}`;
+    if (!/^\d+$/.test(prefixText) || prefix > bits) return `--trust-proxy: bad prefix length in ${JSON.stringify(entry)}`;
     list.addSubnet(address!, prefix, type);
+    ranges.push(Object.freeze({ text: entry, family, address: address!, prefix }));
   }
-  return { kind: 'cidrs', list, text, verdicts: new Map() };
+  return { kind: 'cidrs', list, text, ranges: Object.freeze(ranges), verdicts: new Map() };
 }
 
 /** True when the request's TCP peer may tell us who the client is (and, later, who the user is). */

@@ -78,4 +78,13 @@ describe('load balancer and sessions', () => {
     assert.equal((await upstreamIdentity(gateway.url, seen('/health/ready')[0]!)).sub, 'anonymousUser');
     assert.equal((await get('/proxy/health/../private')).status, 401, 'a dot segment does not stretch the exemption');
   });
+
+  it('--require-login: an --auth-exempt prefix is not stretched by what an upstream reads as a way out (";" parameters, double decoding)', async () => {
+    const before = upstream.requests.length;
+    for (const path of ['/proxy/health/..;/private', '/proxy/health/..;a/private', '/proxy/health/..;/..;/private', '/proxy/health/%252e%252e/private', '/proxy/health/.%252e/private', '/proxy/health/..%3B/private', '/proxy/health/...', '/proxy/health//private']) {
+      const res = await get(path);
+      assert.equal(res.status, 401, path);
+    }
+    assert.equal(upstream.requests.length, before, 'none of them reached the upstream');
+  });
 });

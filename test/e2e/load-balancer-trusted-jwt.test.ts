@@ -87,6 +87,18 @@ describe('load balancer: trusted JWT and identity headers', () => {
     assert.equal(upstream.requests.filter((r) => r.url === '/refused').length, 0);
   });
 
+  it('refuses a name that can pass for another (zero-width, bidi, full-width), and leaves out a name or email header with a comma', async () => {
+    for (const sub of ['admin\u200b', 'alice\u202egnp.exe', 'ａｄｍｉｎ']) {
+      const res = await get('/api/whoami', { [HEADER]: await jwks.sign({ sub }) });
+      assert.equal(res.status, 401, JSON.stringify(sub));
+      assert.equal(JSON.parse(res.body).code, 'ERR_INVALID_ASSERTION');
+    }
+    const token = await jwks.sign({ sub: 'evil,admin', email: '"admin,x"@example.com', groups: ['ROLE_USER'], team: 'core' });
+    assert.equal((await get('/proxy/comma', { [HEADER]: token })).status, 200);
+    assert.equal((await upstreamIdentity(gateway.url, seen('/comma'))).sub, 'evil,admin', 'the token carries the name as it is');
+    assert.deepEqual(identityHeadersOf(seen('/comma')), { 'x-forwarded-roles': 'ROLE_USER', 'x-team': 'core' }, 'X-WEBAUTH-USER and -EMAIL are left out, never sent as a list');
+  });
+
   it('never lets a spoofed identity header through: anonymous callers get none, basic users get their own', async () => {
     assert.match(await spoofed('/proxy/anonymous'), /^HTTP\/1\.1 200 /);
     assert.deepEqual(identityHeadersOf(seen('/anonymous')), {}, 'nothing is set for anonymousUser (a header-auth upstream would sign it up)');

@@ -57,6 +57,13 @@ describe('load balancer: --auto-create-users', () => {
     assert.deepEqual(await upstreamIdentity(gateway.url, forwarded), { sub: 'carol', authorities: ['ROLE_USER', 'ops', 'reports'] });
   });
 
+  it('without --role-map: a group string is split at commas only, and a group named ROLE_ADMIN or ROLE_ANONYMOUS is not passed on', async () => {
+    const token = alb.sign({ sub: 'dora', groups: 'Domain Admins, ROLE_ADMIN, role_anonymous, reports' });
+    assert.equal((await requestFrom('127.0.0.1', `${gateway.url}/proxy/groups`, { headers: { 'x-amzn-oidc-data': token } })).status, 200);
+    const forwarded = upstream.requests.find((r) => r.url === '/groups')!;
+    assert.deepEqual(await upstreamIdentity(gateway.url, forwarded), { sub: 'dora', authorities: ['Domain Admins', 'ROLE_USER', 'reports'] });
+  });
+
   it('writes nothing for a user it knows: later requests leave the store as it is', async () => {
     await asCarol('/proxy/warm');
     await new Promise((resolve) => setTimeout(resolve, 500)); // the poll has seen the creation
@@ -100,6 +107,28 @@ describe('load balancer: start-up rules', () => {
     const res = await serve(['--alb-region', 'eu-west-1', '--role-map', 'admins=ROLE_ADMIN', '--identity-header', 'X_User=name', '--trust-proxy', '2']);
     assert.equal(res.code, 2, res.stderr);
     for (const problem of [/--alb-arn is required/, /--role-map needs --roles-claim/, /--identity-header must be a header name/, /not a hop count/]) assert.match(res.stderr, problem);
+  });
+
+  it('refuses a --trust-proxy range that trusts every peer, as it refuses a hop count (exit 2, every one reported)', async () => {
+    const res = await serve(['--trust-proxy', '0.0.0.0/0,::/0,::ffff:0:0/96,10.0.0.0/16', '--alb-region', 'eu-west-1', '--alb-arn', 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/x/50dc6c495c0c9188']);
+    assert.equal(res.code, 2, res.stderr);
+    for (const entry of ['0.0.0.0/0 trusts every IPv4 peer', '::/0 trusts every peer', '::ffff:0:0/96 trusts every IPv4 peer']) assert.ok(res.stderr.includes(`--trust-proxy ${entry}`), `${entry}\n${res.stderr}`);
+    assert.doesNotMatch(res.stderr, /10\.0\.0\.0\/16/);
+  });
+
+  it('warns loudly at start about a very broad --trust-proxy range, and about an ALB assertion accepted without --alb-issuer or --alb-client-id', async () => {
+    const alb = await LocalAlb.start();
+    const gateway = await startGateway({ args: ['--trust-proxy', '127.0.0.0/4', '--alb-key-url', alb.keyUrl, '--alb-arn', alb.arn] });
+    try {
+      const warnings = gateway.output().split('\n').filter((line) => line.includes('SECURITY WARNING')).map((line) => (JSON.parse(line) as { level: string; msg: string }));
+      assert.equal(warnings.length, 2, gateway.output());
+      assert.ok(warnings.every((w) => w.level === 'warn'), 'logged as warn');
+      assert.match(warnings.map((w) => w.msg).join('\n'), /--trust-proxy 127\.0\.0\.0\/4 is a very broad range/);
+      assert.match(warnings.map((w) => w.msg).join('\n'), /without --alb-issuer or --alb-client-id/);
+    } finally {
+      await gateway.stop();
+      await alb.close();
+    }
   });
 
   it('with --alb-bypass-validation on loopback: warns loudly at start and believes an unsigned token (development only)', async () => {

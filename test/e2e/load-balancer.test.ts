@@ -89,6 +89,18 @@ describe('load balancer: the AWS ALB assertion', () => {
     assert.equal(alb.keyRequests(), 1, 'only the genuine kid was ever fetched (the header checks come first)');
   });
 
+  it('with --username-claim email: refuses an address the IdP calls unverified, accepts a verified one (Cognito says "true")', async () => {
+    for (const email_verified of [false, 'false']) {
+      const res = await withAssertion(alb.sign({ ...ALICE, email_verified }), '/api/whoami');
+      assert.equal(res.status, 401, String(email_verified));
+      assert.equal(JSON.parse(res.body).code, 'ERR_INVALID_ASSERTION');
+    }
+    for (const email_verified of [true, 'true']) {
+      const res = await withAssertion(alb.sign({ ...ALICE, email_verified }), '/api/whoami');
+      assert.equal(JSON.parse(res.body).name, 'alice@example.test', String(email_verified));
+    }
+  });
+
   it('refuses an unknown kid (the key server says 404) and a kid shaped as a path or a host without asking', async () => {
     const unknown = randomUUID();
     const res = await withAssertion(alb.sign(ALICE, { kid: unknown }), '/api/whoami');
@@ -172,7 +184,7 @@ describe('load balancer: the AWS ALB assertion', () => {
     } finally {
       alb.mode = 'up';
     }
-    for (const path of ['/proxy/healthz', '/proxy/health/../secret', '/proxy/health/%2e%2e/secret', '/proxy/x?/proxy/health/']) {
+    for (const path of ['/proxy/healthz', '/proxy/health/../secret', '/proxy/health/%2e%2e/secret', '/proxy/x?/proxy/health/', '/proxy/health/..;/secret', '/proxy/health/..;a/secret', '/proxy/health/%252e%252e/secret', '/proxy/health/.%252e/secret']) {
       assert.equal((await withAssertion(invalid, path)).status, 401, `${path} is not exempt`);
     }
   });

@@ -17,12 +17,17 @@ class KeyServer {
   readonly #server: http.Server;
   readonly #sockets = new Set<Socket>();
   readonly #counts = new Map<string, number>();
+  #open = 0;
+  /** The most requests ever open at once (answered or held). */
+  peakOpen = 0;
   port = 0;
 
   constructor(answer: (path: string) => { status: number; type: string; body: string }) {
     this.#server = http.createServer((req, res) => {
       const path = req.url ?? '/';
       this.#counts.set(path, (this.#counts.get(path) ?? 0) + 1);
+      this.peakOpen = Math.max(this.peakOpen, ++this.#open);
+      res.on('close', () => this.#open--);
       if (this.mode === 'slow') return; // held until close()
       if (this.mode === 'error') {
         res.writeHead(500).end('internal error');
@@ -133,6 +138,18 @@ export class LocalAlb {
   /** Serves `body` as the key of `kid` (a key server answering something that is not a P-256 key). */
   publishRaw(kid: string, body: string): void {
     this.#keys.set(kid, { privateKey: this.#keys.get(this.kid)!.privateKey, pem: body });
+  }
+
+  /** The key server forgets `kid` (it answers 404 for it from now on). */
+  withdraw(kid: string): void {
+    this.#keys.delete(kid);
+  }
+
+  /** The most key requests open at once since the last call. */
+  takePeakKeyRequests(): number {
+    const peak = this.#server.peakOpen;
+    this.#server.peakOpen = 0;
+    return peak;
   }
 
   /** Key requests received for `kid`, or for all kids. */

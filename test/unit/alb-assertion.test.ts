@@ -67,10 +67,67 @@ describe('ALB assertions', () => {
     await assert.rejects(verifier().verify(alb.sign({ sub: 'alice' }, { unpadded: true, ensurePadding: true })), refused('malformed'));
   });
 
-  it('accepts the signature segment with or without padding (it is not signed)', async () => {
+  it('accepts only the signature spelling the ALB sends (86 characters without unused bits, then "=="), before any key fetch', async () => {
     const token = alb.sign({ sub: 'bob' });
     const [h, p, s] = token.split('.');
-    assert.equal((await verifier().verify(`${h}.${p}.${s!.replaceAll('=', '')}`)).name, 'bob');
+    assert.match(s!, /^[\w-]{86}==$/);
+    const bytes = Buffer.from(s!, 'base64url');
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const sameBytes = [...alphabet].map((c) => `${s!.slice(0, 85)}${c}`).filter((v) => v !== s!.slice(0, 86) && Buffer.from(v, 'base64url').equals(bytes));
+    assert.equal(sameBytes.length, 15, 'other unused bits in the last character');
+    const spellings = [s!.slice(0, 86), `${s!.slice(0, 86)}=`, `${s}=`, ...sameBytes.flatMap((v) => [v, `${v}==`])];
+    const v = verifier();
+    const made = await keyRequestsDuring(async () => {
+      for (const spelling of spellings) await assert.rejects(v.verify(`${h}.${p}.${spelling}`), refused('malformed'), spelling);
+    });
+    assert.equal(made, 0);
+    assert.equal((await v.verify(token)).name, 'bob');
+  });
+
+  it('accepts the ECDSA twin (r, n - s) of a valid signature (the ALB signs with high and low s alike), answered from the cache without an entry or check of its own', async () => {
+    const n = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+    const twinOf = (token: string) => {
+      const [h, p, s] = token.split('.');
+      const sig = Buffer.from(s!, 'base64url');
+      const twinS = (n - BigInt(`0x${sig.subarray(32).toString('hex')}`)).toString(16).padStart(64, '0');
+      return `${h}.${p}.${paddedSegment(Buffer.concat([sig.subarray(0, 32), Buffer.from(twinS, 'hex')]))}`;
+    };
+    const token = alb.sign({ sub: 'carol' });
+    const twin = twinOf(token);
+    assert.notEqual(twin, token);
+    assert.equal((await verifier().verify(twin)).name, 'carol', 'the twin alone is a valid signature');
+    const v = verifier();
+    const identity = await v.verify(token);
+    assert.equal(v.cached(twin), undefined, 'no entry of its own');
+    assert.equal(await v.verify(twin), identity, 'the cached result of the token, not a new check');
+    assert.equal(v.cached(twin), undefined);
+    const forged = `${token.split('.').slice(0, 2).join('.')}.${paddedSegment(Buffer.alloc(64, 7))}`;
+    await assert.rejects(v.verify(twinOf(forged)), refused('signature'), 'the twin of a bad signature is just as bad');
+  });
+
+  it('refuses a payload whose nbf is ahead of the clock beyond the leeway', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    await assert.rejects(verifier().verify(alb.sign({ sub: 'alice', nbf: now + 86_400 })), refused('not-yet-valid'));
+    await assert.rejects(verifier().verify(alb.sign({ sub: 'alice', nbf: now + 60 })), refused('not-yet-valid'));
+    assert.equal((await verifier().verify(alb.sign({ sub: 'alice', nbf: now + 20 }))).name, 'alice', 'within the 30 s leeway');
+    assert.equal((await verifier().verify(alb.sign({ sub: 'alice', nbf: now - 5 }))).name, 'alice');
+    await assert.rejects(verifier().verify(alb.sign({ sub: 'alice', nbf: 'soon' })), refused('malformed'));
+    const bypass = verifier({ bypassValidation: true, arn: null, keyUrlTemplate: null });
+    await assert.rejects(bypass.verify(`${paddedSegment({ alg: 'none' })}.${paddedSegment({ sub: 'dev', nbf: now + 3600 })}.`), refused('not-yet-valid'));
+  });
+
+  it('keeps a token past its exp but inside the leeway in the cache until the leeway ends (no signature check per request)', async () => {
+    const signedAt = Date.now();
+    let now = signedAt + 70_000;
+    const token = alb.sign({ sub: 'alice' }, { ttlSeconds: 60, now: signedAt });
+    const v = verifier({}, { now: () => now, clockToleranceSeconds: 30 });
+    const identity = await v.verify(token);
+    assert.equal(v.cached(token), identity, 'expired 10 s ago, still accepted: answered from the cache');
+    now = signedAt + 89_000;
+    assert.equal(v.cached(token), identity);
+    now = signedAt + 91_000;
+    assert.equal(v.cached(token), undefined);
+    await assert.rejects(v.verify(token), refused('expired'));
   });
 
   it('refuses a token signed by another ALB (signer ARN), without fetching its key', async () => {

@@ -15,11 +15,42 @@ describe('mapClaims', () => {
     assert.ok(Object.isFrozen(identity));
   });
 
-  it('reads roles from a JSON array, or from a comma and/or space separated string', () => {
+  it('reads roles from a JSON array, or from a string separated by commas (entries trimmed)', () => {
     assert.deepEqual(map({ sub: 'a', roles: ['ROLE_B', 'ROLE_A', 'ROLE_A'] }, { rolesClaim: 'roles' }).roles, ['ROLE_A', 'ROLE_B', 'ROLE_USER']);
     assert.deepEqual(map({ sub: 'a', 'custom:roles': 'ROLE_B,ROLE_A' }, { rolesClaim: 'custom:roles' }).roles, ['ROLE_A', 'ROLE_B', 'ROLE_USER']);
-    assert.deepEqual(map({ sub: 'a', groups: ' ROLE_B  ROLE_A, ROLE_C ' }, { rolesClaim: 'groups' }).roles, ['ROLE_A', 'ROLE_B', 'ROLE_C', 'ROLE_USER']);
+    assert.deepEqual(map({ sub: 'a', groups: ' ROLE_B , ROLE_A,, ROLE_C ' }, { rolesClaim: 'groups' }).roles, ['ROLE_A', 'ROLE_B', 'ROLE_C', 'ROLE_USER']);
     assert.deepEqual(map({ sub: 'a' }, { rolesClaim: 'groups' }).roles, ['ROLE_USER']);
+  });
+
+  it('never splits a string claim at white space: "Domain Admins" is one group, and gives nothing that "Admins" is mapped to', () => {
+    assert.deepEqual(map({ sub: 'a', groups: 'Domain Admins, Sales' }, { rolesClaim: 'groups' }).roles, ['Domain Admins', 'ROLE_USER', 'Sales']);
+    const roleMap = new Map([['Admins', ['ROLE_ADMIN']]]);
+    assert.deepEqual(map({ sub: 'a', groups: 'Domain Admins' }, { rolesClaim: 'groups', roleMap }).roles, ['ROLE_USER']);
+    assert.deepEqual(map({ sub: 'a', groups: 'Domain Admins,Admins' }, { rolesClaim: 'groups', roleMap }).roles, ['ROLE_ADMIN', 'ROLE_USER']);
+  });
+
+  it('without a role map, never passes the gateway\'s own ROLE_ADMIN or ROLE_ANONYMOUS from a claim (in any case); a role map or --default-roles can give them', () => {
+    assert.deepEqual(map({ sub: 'a', groups: ['ROLE_ADMIN', 'role_admin', 'ROLE_ANONYMOUS', 'ROLE_REPORTS'] }, { rolesClaim: 'groups' }).roles, ['ROLE_REPORTS', 'ROLE_USER']);
+    assert.deepEqual(map({ sub: 'a', groups: 'users, ROLE_ADMIN' }, { rolesClaim: 'groups' }).roles, ['ROLE_USER', 'users']);
+    assert.deepEqual(map({ sub: 'a', groups: ['admins'] }, { rolesClaim: 'groups', roleMap: new Map([['admins', ['ROLE_ADMIN']]]) }).roles, ['ROLE_ADMIN', 'ROLE_USER']);
+    assert.deepEqual(map({ sub: 'a' }, { defaultRoles: ['ROLE_ADMIN'] }).roles, ['ROLE_ADMIN']);
+  });
+
+  it('with --username-claim email, refuses an address the claims call unverified (email_verified present and not true or "true")', () => {
+    const byEmail = { usernameClaim: 'email' };
+    for (const email_verified of [false, 'false', 0, 'no', null, 'TRUE']) {
+      assert.throws(() => map({ sub: 'x', email: 'ceo@corp.example', email_verified }, byEmail), { code: 'ERR_INVALID_ASSERTION', status: 401, reason: 'unverified-email' }, JSON.stringify(email_verified));
+    }
+    for (const email_verified of [true, 'true', undefined]) assert.equal(map({ sub: 'x', email: 'ceo@corp.example', email_verified }, byEmail).name, 'ceo@corp.example', JSON.stringify(email_verified));
+    assert.equal(map({ sub: 'x', email: 'ceo@corp.example', email_verified: false }).name, 'x', 'another username claim is not concerned');
+    assert.equal(map({ sub: 'x', email: 'ceo@corp.example', email_verified: false }).email, undefined, 'but the unverified address is not kept for identity headers');
+  });
+
+  it('refuses asserted names that can pass for another: format characters (zero-width, bidi) and text NFKC changes', () => {
+    for (const sub of ['admin\u200b', '\u200badmin', 'ad\u200dmin', 'alice\u202egnp.exe', '\ufeffadmin', 'ad\u00admin', 'ａｄｍｉｎ', 'ﬁnance', 'jose\u0301', 'x\u2060y']) {
+      assert.throws(() => map({ sub }), refused, JSON.stringify(sub));
+    }
+    for (const sub of ['José', 'jörg@example.com', '山田', 'evil,admin']) assert.equal(map({ sub }).name, sub, sub);
   });
 
   it('with a role map, gives only the mapped roles (one group may give several)', () => {
@@ -57,6 +88,8 @@ describe('mapClaims', () => {
   });
 
   it('keeps the email only when it is a plain single-line string', () => {
+    assert.equal(map({ sub: 'a', email: 'admin@example.com\u200b' }).email, undefined);
+    assert.equal(map({ sub: 'a', email: 'ａｄｍｉｎ@example.com' }).email, undefined);
     assert.equal(map({ sub: 'a', email: 'a@b\r\nX-Evil: 1' }).email, undefined);
     assert.equal(map({ sub: 'a', email: ['a@b'] }).email, undefined);
     assert.equal(map({ sub: 'a', email: `${'x'.repeat(400)}@b` }).email, undefined);

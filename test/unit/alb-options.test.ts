@@ -75,6 +75,27 @@ describe('parseAssertionOptions', () => {
     assert.match(problems({ trustedJwtHeader: 'Cf-Access-Jwt-Assertion', trustedJwksUrl: 'https://team.cloudflareaccess.com/cdn-cgi/access/certs' }, none).join('\n'), /--trust-proxy/);
   });
 
+  it('refuses a --trust-proxy range that trusts every peer of a family, all at once, and warns about a very broad one', () => {
+    const alb = { albRegion: 'eu-west-1', albArn: ARN, albIssuer: 'https://idp', albClientId: 'client' };
+    const withTrust = (text: string) => ({ ...context, trustProxy: parseTrustProxy(text) as TrustProxy });
+    const found = problems(alb, withTrust('0.0.0.0/0, 127.0.0.1/0, ::/0, ::/80, ::ffff:0:0/96, ::ffff:0.0.0.0/96, 10.0.0.0/8')).join('\n');
+    for (const entry of ['0.0.0.0/0 trusts every IPv4 peer', '127.0.0.1/0 trusts every IPv4 peer', '::/0 trusts every peer', '::/80 trusts every IPv4 peer', '::ffff:0:0/96 trusts every IPv4 peer', '::ffff:0.0.0.0/96 trusts every IPv4 peer']) {
+      assert.ok(found.includes(`--trust-proxy ${entry}`), entry);
+    }
+    assert.ok(!found.includes('10.0.0.0/8'));
+    const broad = ok(alb, withTrust('10.0.0.0/7, 2000::/3, ::ffff:10.0.0.0/100, 10.0.0.0/8, 172.16.0.0/12, 2001:db8::/32, 2001:db8:1::/56, ::/96, ::1'));
+    assert.deepEqual(broad.warnings.map((w) => w.split(' ')[1]), ['10.0.0.0/7', '2000::/3', '::ffff:10.0.0.0/100'], broad.warnings.join('\n'));
+    assert.match(broad.warnings[0]!, /very broad range \(more than an IPv4 \/8\): every peer in it can assert any user/);
+    assert.equal(ok({}, withTrust('0.0.0.0/0')).alb, null, 'without an assertion source, --trust-proxy is only about X-Forwarded-*');
+  });
+
+  it('warns when the ALB assertion is accepted without --alb-issuer or --alb-client-id (any login action on the ALB), not when either is set', () => {
+    const warned = ok({ albRegion: 'eu-west-1', albArn: ARN }).warnings.join('\n');
+    assert.match(warned, /without --alb-issuer or --alb-client-id: the assertion of every login action on this ALB is accepted/);
+    for (const extra of [{ albIssuer: 'https://idp' }, { albClientId: 'client' }]) assert.deepEqual(ok({ albRegion: 'eu-west-1', albArn: ARN, ...extra }).warnings, [], JSON.stringify(extra));
+    assert.doesNotMatch(ok({ albBypassValidation: true }).warnings.join('\n'), /--alb-issuer/, 'bypass mode has its own warning');
+  });
+
   it('parses the trusted JWT: header (lower case), JWKS URL, algorithms, issuer, audience list', () => {
     const { trustedJwt } = ok({ trustedJwtHeader: 'Cf-Access-Jwt-Assertion', trustedJwksUrl: 'https://team.cloudflareaccess.com/cdn-cgi/access/certs', trustedIssuer: 'https://team.cloudflareaccess.com', trustedAudience: 'aud1, aud2', trustedAlgorithms: 'rs256 ES256,RS256' });
     assert.equal(trustedJwt?.header, 'cf-access-jwt-assertion');
@@ -159,10 +180,23 @@ describe('--auth-exempt', () => {
     }
   });
 
+  it('matches only plain paths: no reading of an upstream (servlet ";" parameters, double decoding) can leave the prefix', () => {
+    const paths = exempt(['/proxy/actuator/health/*', '/proxy/ready']);
+    for (const yes of ['/proxy/actuator/health/db', '/proxy/actuator/health/a_b~c-d.v2', '/proxy/actuator/health/.well-known', '/proxy/ready?x=%2e%2e;/']) assert.ok(paths.matches(yes), yes);
+    const stretched = [
+      '/proxy/actuator/health/..;/env', '/proxy/actuator/health/..;a/env', '/proxy/actuator/health/..;/..;/admin', '/proxy/actuator/health/%252e%252e/env',
+      '/proxy/actuator/health/.%252e/env', '/proxy/actuator/health/..%3B/env', '/proxy/actuator/health;/../env', '/proxy/actuator/health/x;jsessionid=1',
+      '/proxy/actuator/health//x', '/proxy/actuator/health/%41', '/proxy/actuator/health/a:b', '/proxy/actuator/health/a@b', '/proxy/ready;', '/proxy/ready/.', '/proxy/actuator/health/...',
+    ];
+    for (const no of stretched) assert.ok(!paths.matches(no), no);
+  });
+
   it('refuses entries that are not plain paths', () => {
-    for (const entry of ['healthz', '/a b', '/a?b', '/a#b', '/a*', '/*', '/a/*/b', '/a/../b', '/a/%2e%2e', '/a\\b', `/${'a'.repeat(1100)}`]) {
+    for (const entry of ['healthz', '/a b', '/a?b', '/a#b', '/a*', '/*', '/a/*/b', '/a/../b', '/a/%2e%2e', '/a\\b', `/${'a'.repeat(1100)}`, '/a;b', '/a%41', '/a//b', '/a//*', '/a/./b', '/a:b', '/a/.']) {
       const parsed = parseExemptPaths([entry]);
       assert.ok(Array.isArray(parsed) && parsed.length > 0, entry);
     }
+    const all = parseExemptPaths(['/*', '/a;b', '/ok']);
+    assert.ok(Array.isArray(all) && all.length === 2, 'every bad entry is reported');
   });
 });

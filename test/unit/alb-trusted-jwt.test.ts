@@ -33,7 +33,7 @@ describe('trusted JWT assertions', () => {
   it('accepts RS256 and ES256 tokens from the configured issuer for the configured audience', async () => {
     const v = verifier();
     for (const alg of ['RS256', 'ES256'] as const) {
-      const token = await jwks.sign({ sub: 'u1', email: 'alice@example.test', groups: 'ROLE_REPORTS ROLE_X' }, { alg });
+      const token = await jwks.sign({ sub: 'u1', email: 'alice@example.test', groups: 'ROLE_REPORTS, ROLE_X' }, { alg });
       const identity = await v.verify(token);
       assert.deepEqual([identity.name, identity.roles, identity.source], ['alice@example.test', ['ROLE_REPORTS', 'ROLE_USER', 'ROLE_X'], 'trusted-jwt']);
       assert.equal(v.cached(token), identity);

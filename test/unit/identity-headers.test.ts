@@ -65,6 +65,12 @@ describe('identityHeaderValues', () => {
     assert.equal(identityHeaderValues(spec, { name: 'alice', roles: [], claims: { v: 'x'.repeat(4096) } }).headers[1]!.length, 4096);
   });
 
+  it('leaves out a name or email with a comma (an upstream may read the header as a list), and keeps commas between array entries', () => {
+    const spec = specs(['X-User=name', 'X-Email=email', 'X-Groups=claim:groups']);
+    const evil = identityHeaderValues(spec, { name: 'evil,admin', roles: [], email: '"admin,x"@example.com', claims: { groups: ['a', 'b'] } });
+    assert.deepEqual(evil, { headers: ['x-groups', 'a,b'], omitted: ['x-user', 'x-email'] });
+  });
+
   it('sends non-ASCII text as UTF-8 bytes', () => {
     const [, value] = identityHeaderValues(specs('X-User=name'), { name: 'José', roles: [] }).headers;
     assert.equal(Buffer.from(value!, 'latin1').toString('utf8'), 'José');

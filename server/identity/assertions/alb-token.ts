@@ -8,7 +8,14 @@
  * base64url (length a multiple of 4); a token whose padding was stripped, or a standard unpadded
  * JWT, is refused as malformed before any key is fetched, even if a valid key signed it. (Its
  * signature could not match anyway once padding is removed from a genuine token.) The signature
- * segment may come with or without padding: it is not signed, only decoded, and must be 64 bytes.
+ * segment is not signed, so many spellings would decode to the same 64 bytes (other padding,
+ * other unused bits in the last character); only the one the ALB sends is accepted: 86
+ * characters whose last one has no unused bit set, then `==`. Each spelling would otherwise be
+ * one more cache entry and one more signature check for a token replayed by a trusted peer.
+ *
+ * ECDSA signatures come in pairs: (r, s) is valid exactly when (r, n - s) is. The ALB does not
+ * pick the low one (genuine ALB tokens have a high s), so both are accepted; `albSignatureTwin`
+ * lets the cache answer for the twin of a verified token without a second check.
  *
  * The algorithm is fixed to ES256 whatever the header says, and the header's `signer` must be the
  * configured ALB ARN: the regional key server is shared by every AWS account, so any account's
@@ -23,7 +30,10 @@ export const MAX_ASSERTION_LENGTH = 16 * 1024;
 
 const PADDED_SEGMENT = /^(?:[A-Za-z0-9_-]{4})+$|^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{2}==|[A-Za-z0-9_-]{3}=)$/;
 const ANY_SEGMENT = /^[A-Za-z0-9_-]+={0,2}$/;
-const ES256_SIGNATURE_BYTES = 64;
+/** 64 bytes (r and s of ES256) as the ALB encodes them: the 86th character holds 2 bits and 4 zero bits (A, Q, g or w). */
+const SIGNATURE_SEGMENT = /^[A-Za-z0-9_-]{85}[AQgw]==$/;
+/** The order of P-256. */
+const P256_ORDER = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
 
 export interface AlbTokenOptions {
   /** The ALB's ARN; the header's `signer` must be equal to it. */
@@ -104,16 +114,40 @@ function checkHeader(header: Record<string, unknown>, options: AlbTokenOptions):
 }
 
 function decodeSignature(segment: string): Buffer {
-  if (!ANY_SEGMENT.test(segment)) throw malformed('signature is not base64url');
-  const signature = Buffer.from(segment, 'base64url');
-  if (signature.length !== ES256_SIGNATURE_BYTES) throw new InvalidAssertionError('signature', 'the load balancer assertion has an invalid signature');
-  return signature;
+  if (!SIGNATURE_SEGMENT.test(segment)) throw malformed('the signature is not 64 bytes in the padded base64url the load balancer sends');
+  return Buffer.from(segment, 'base64url');
 }
 
-function verified(payload: Record<string, unknown>, headerExp: number, options: AlbTokenOptions): VerifiedAssertion {
+/**
+ * The other valid spelling of an ALB token: its signature (r, s) as (r, n - s). Undefined when
+ * the token has no signature in the ALB's encoding (it is then refused anyway).
+ */
+export function albSignatureTwin(token: string): string | undefined {
+  const dot = token.lastIndexOf('.');
+  const segment = token.slice(dot + 1);
+  if (dot < 0 || !SIGNATURE_SEGMENT.test(segment)) return undefined;
+  const signature = Buffer.from(segment, 'base64url');
+  const s = BigInt(`0x${signature.subarray(32).toString('hex')}`);
+  if (s === 0n || s >= P256_ORDER) return undefined;
+  const twin = Buffer.concat([signature.subarray(0, 32), Buffer.from((P256_ORDER - s).toString(16).padStart(64, '0'), 'hex')]);
+  return `${token.slice(0, dot + 1)}${twin.toString('base64url')}==`;
+}
+
+/** `nbf`, when the payload has one: the assertion is not valid before it (with the leeway). */
+function checkNotBefore(payload: Record<string, unknown>, options: Clock): void {
+  const nbf = payload['nbf'];
+  if (nbf === undefined) return;
+  if (typeof nbf !== 'number' || !Number.isFinite(nbf)) throw malformed('payload nbf is not a number');
+  const nowSeconds = (options.now ?? Date.now)() / 1000;
+  if (nowSeconds + (options.clockToleranceSeconds ?? 30) < nbf) throw new InvalidAssertionError('not-yet-valid', 'the load balancer assertion is not valid yet');
+}
+
+function verified(payload: Record<string, unknown>, headerExp: number | undefined, options: Clock): VerifiedAssertion {
   const payloadExp = expiry(payload['exp'], 'payload');
   if (payloadExp !== undefined) checkNotExpired(payloadExp, options);
-  const exp = payloadExp === undefined ? headerExp : Math.min(headerExp, payloadExp);
+  checkNotBefore(payload, options);
+  // Without any exp (bypass mode only), the assertion is cached for at most the cache's maximum age (cache.ts).
+  const exp = Math.min(headerExp ?? Infinity, payloadExp ?? Infinity);
   return Object.freeze({ claims: Object.freeze(payload), expiresAt: exp * 1000 });
 }
 
@@ -135,16 +169,11 @@ export async function verifyAlbAssertion(token: string, keyFor: KeyLookup, optio
 /**
  * --alb-bypass-validation (local development only): the payload is believed without any
  * signature, signer or algorithm check, padded or not (a hand-made unsigned JWT works). `exp`,
- * when present in the header or payload, is still checked.
+ * when present in the header or payload, and the payload's `nbf` are still checked.
  */
 export function decodeUnverifiedAssertion(token: string, options: Clock): VerifiedAssertion {
   const parts = split(token, false);
   const headerExp = expiry(parts.header['exp'], 'header');
   if (headerExp !== undefined) checkNotExpired(headerExp, options);
-  const payload = jsonObject(parts.payloadSegment, 'payload');
-  const payloadExp = expiry(payload['exp'], 'payload');
-  if (payloadExp !== undefined) checkNotExpired(payloadExp, options);
-  // Without any exp, a bypassed assertion is cached for a minute at most (see cache.ts).
-  const exp = Math.min(headerExp ?? Infinity, payloadExp ?? Infinity);
-  return Object.freeze({ claims: Object.freeze(payload), expiresAt: exp * 1000 });
+  return verified(jsonObject(parts.payloadSegment, 'payload'), headerExp, options);
 }

@@ -1,10 +1,14 @@
 /**
- * Verified assertions, kept by the token itself until the token expires (or `maxAgeMs`, whichever
- * comes first), so a repeat request costs a map lookup: `cached` answers synchronously on the
- * request's hot path, `verify` does the work once per token (concurrent callers with the same
- * token share it). Bounded: the least recently used token goes first. Failures are not kept here
- * (a refused token costs a parse and at most one signature check; key failures are kept by the
- * key fetchers).
+ * Verified assertions, kept by the token itself for as long as verifying it again would accept
+ * it (until its expiry plus the clock leeway, `graceMs`), and at most `maxAgeMs`, so a repeat
+ * request costs a map lookup: `cached` answers synchronously on the request's hot path, `verify`
+ * does the work once per token (concurrent callers with the same token share it). Bounded: the
+ * least recently used token goes first. Failures are not kept here (a refused token costs a parse
+ * and at most one signature check; key failures are kept by the key fetchers).
+ *
+ * `twinOf` names another spelling that stands for the same verified token (an ECDSA signature's
+ * twin, alb-token.ts): a token whose twin is cached is answered from it, without a check of its
+ * own and without an entry of its own.
  */
 import { ExpiringLru } from '../../expiring-lru.js';
 
@@ -13,6 +17,9 @@ export interface AssertionCacheOptions {
   maxEntries?: number;
   /** Upper bound on how long a verified token is kept, whatever its exp. */
   maxAgeMs?: number;
+  /** How long after its expiry a token is still accepted (the verifier's clock leeway). */
+  graceMs?: number;
+  twinOf?: (token: string) => string | undefined;
   now?: () => number;
 }
 
@@ -30,12 +37,16 @@ export class AssertionCache<T extends { readonly expiresAt: number }> {
   readonly #entries: ExpiringLru<{ readonly token: string; readonly value: T }>;
   readonly #inFlight = new Map<string, Promise<T>>();
   readonly #maxAgeMs: number;
+  readonly #graceMs: number;
+  readonly #twinOf: ((token: string) => string | undefined) | undefined;
   readonly #now: () => number;
 
   constructor(verify: (token: string) => Promise<T>, options: AssertionCacheOptions = {}) {
     this.#verify = verify;
     this.#entries = new ExpiringLru(options.maxEntries ?? 2048);
     this.#maxAgeMs = options.maxAgeMs ?? 300_000;
+    this.#graceMs = options.graceMs ?? 0;
+    this.#twinOf = options.twinOf;
     this.#now = options.now ?? Date.now;
   }
 
@@ -46,20 +57,26 @@ export class AssertionCache<T extends { readonly expiresAt: number }> {
   }
 
   verify(token: string): Promise<T> {
-    const hit = this.cached(token);
+    const hit = this.cached(token) ?? this.#cachedTwin(token);
     if (hit !== undefined) return Promise.resolve(hit);
     let pending = this.#inFlight.get(token);
     if (pending === undefined) {
       pending = this.#verify(token)
         .then((value) => {
           const now = this.#now();
-          if (value.expiresAt > now) this.#entries.set(keyOf(token), { token, value }, Math.min(value.expiresAt, now + this.#maxAgeMs));
+          const acceptedUntil = value.expiresAt + this.#graceMs;
+          if (acceptedUntil > now) this.#entries.set(keyOf(token), { token, value }, Math.min(acceptedUntil, now + this.#maxAgeMs));
           return value;
         })
         .finally(() => this.#inFlight.delete(token));
       this.#inFlight.set(token, pending);
     }
     return pending;
+  }
+
+  #cachedTwin(token: string): T | undefined {
+    const twin = this.#twinOf?.(token);
+    return twin === undefined ? undefined : this.cached(twin);
   }
 
   clear(): void {

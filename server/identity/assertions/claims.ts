@@ -1,13 +1,13 @@
 /**
  * From the claims of a verified assertion to a jwtgate identity: a user name from one claim,
- * roles from another (a JSON array, or one string separated by commas and/or white space),
- * optionally translated by a role map, plus the default roles. Names and roles obey the same
- * rules as users created by an administrator (names.ts); an assertion that does not map to a
- * valid name is refused (401), never turned into someone else.
+ * roles from another (a JSON array, or one string separated by commas), optionally translated by
+ * a role map, plus the default roles. Names and roles obey the same rules as users created by an
+ * administrator (names.ts), and an asserted name must moreover not pass for another one; an
+ * assertion that does not map to a valid name is refused (401), never turned into someone else.
  */
 import { GatewayError, InvalidAssertionError } from '../../errors.js';
-import { validateRoles, validateUserName } from '../names.js';
-import { ROLE_USER } from '../identity.js';
+import { isUnambiguousText, validateAssertedUserName, validateRoles } from '../names.js';
+import { ROLE_ADMIN, ROLE_ANONYMOUS, ROLE_USER } from '../identity.js';
 import type { VerifiedAssertion } from './alb-token.js';
 
 export interface ClaimMapping {
@@ -17,7 +17,8 @@ export interface ClaimMapping {
   readonly rolesClaim: string | null;
   /**
    * IdP group → jwtgate roles. When set, it is an allow-list: only mapped groups give roles.
-   * When null, the claim's values are taken as jwtgate roles as they are.
+   * When null, the claim's values are taken as jwtgate roles as they are, except the gateway's
+   * own ROLE_ADMIN and ROLE_ANONYMOUS (see BUILT_IN_ROLES).
    */
   readonly roleMap: ReadonlyMap<string, readonly string[]> | null;
   /** Given to every asserted user, in addition to the mapped roles. */
@@ -37,7 +38,7 @@ export interface AssertedIdentity {
   readonly name: string;
   /** Sorted, unique. */
   readonly roles: readonly string[];
-  /** The `email` claim, when it is a plain string. */
+  /** The `email` claim, when it is a plain string and not said to be unverified. */
   readonly email?: string;
   readonly claims: Readonly<Record<string, unknown>>;
   readonly source: AssertionSourceKind;
@@ -47,6 +48,14 @@ export interface AssertedIdentity {
 
 const MAX_EMAIL_LENGTH = 320;
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+
+/**
+ * Roles that mean something to the gateway and its upstreams whoever holds them (the
+ * administrator; the anonymous caller). An IdP group of that name is not given as such without a
+ * role map: any group an IdP lets users create or join could be called ROLE_ADMIN. Compared in
+ * any case. With a role map they are given only when mapped, like every other role.
+ */
+const BUILT_IN_ROLES = new Set([ROLE_ADMIN, ROLE_ANONYMOUS].map((role) => role.toLowerCase()));
 
 function ownValue(container: unknown, key: string): unknown {
   if (typeof container !== 'object' || container === null || Array.isArray(container)) return undefined;
@@ -65,10 +74,14 @@ export function claimValue(claims: Readonly<Record<string, unknown>>, name: stri
   return value;
 }
 
-/** The values of a roles claim: a JSON array of strings, or one string split at commas and white space. */
+/**
+ * The values of a roles claim: a JSON array of strings, or one string split at commas (each entry
+ * trimmed). Not at white space: group names have spaces ("Domain Admins" is one group, and splitting
+ * it would give its members the roles of a group called "Admins").
+ */
 export function claimList(value: unknown, claimName: string): string[] {
   if (value === undefined || value === null) return [];
-  if (typeof value === 'string') return value.split(/[\s,]+/).filter((v) => v !== '');
+  if (typeof value === 'string') return value.split(',').map((v) => v.trim()).filter((v) => v !== '');
   if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value.filter((v) => v !== '');
   throw new InvalidAssertionError('claims', `the assertion's ${claimName} claim must be a string or an array of strings`);
 }
@@ -78,18 +91,30 @@ function refusedClaim(what: string, err: unknown): never {
   throw new InvalidAssertionError('claims', `the assertion's ${what} is not acceptable${detail}`, { cause: err });
 }
 
+/**
+ * False when the claims say the email address is not verified: `email_verified` present and
+ * neither true nor "true" (Cognito's userinfo, which the ALB forwards, sends the string).
+ * Absent, it says nothing either way (many IdPs only send verified addresses).
+ */
+function emailMayBeUsed(claims: Readonly<Record<string, unknown>>): boolean {
+  const verified = ownValue(claims, 'email_verified');
+  return verified === undefined || verified === true || verified === 'true';
+}
+
 export function mapClaims(assertion: VerifiedAssertion, mapping: ClaimMapping, source: AssertionSourceKind): AssertedIdentity {
   const { claims } = assertion;
   const nameValue = claimValue(claims, mapping.usernameClaim);
   if (typeof nameValue !== 'string') throw new InvalidAssertionError('claims', `the assertion has no ${mapping.usernameClaim} claim to use as the user name`);
+  // Anyone may sign up at many IdPs with someone else's address; unverified, it names nobody.
+  if (mapping.usernameClaim === 'email' && !emailMayBeUsed(claims)) throw new InvalidAssertionError('unverified-email', "the assertion's email address is not verified (email_verified)");
   let name: string;
   try {
-    name = validateUserName(nameValue);
+    name = validateAssertedUserName(nameValue);
   } catch (err) {
     refusedClaim(`user name (${mapping.usernameClaim})`, err);
   }
   const groups = mapping.rolesClaim === null ? [] : claimList(claimValue(claims, mapping.rolesClaim), mapping.rolesClaim);
-  const mapped = mapping.roleMap === null ? groups : groups.flatMap((group) => mapping.roleMap!.get(group) ?? []);
+  const mapped = mapping.roleMap === null ? groups.filter((group) => !BUILT_IN_ROLES.has(group.toLowerCase())) : groups.flatMap((group) => mapping.roleMap!.get(group) ?? []);
   let roles: string[];
   try {
     roles = validateRoles([...mapping.defaultRoles, ...mapped]);
@@ -97,10 +122,11 @@ export function mapClaims(assertion: VerifiedAssertion, mapping: ClaimMapping, s
     refusedClaim(`roles (${mapping.rolesClaim ?? 'default roles'})`, err);
   }
   const email = ownValue(claims, 'email');
+  const usableEmail = typeof email === 'string' && email !== '' && email.length <= MAX_EMAIL_LENGTH && !CONTROL.test(email) && isUnambiguousText(email) && emailMayBeUsed(claims);
   const identity: AssertedIdentity = {
     name,
     roles: Object.freeze(roles),
-    ...(typeof email === 'string' && email !== '' && email.length <= MAX_EMAIL_LENGTH && !CONTROL.test(email) ? { email } : {}),
+    ...(usableEmail ? { email } : {}),
     claims,
     source,
     expiresAt: assertion.expiresAt,

@@ -3,9 +3,12 @@
  * balancer's health check cannot log in). Syntax, per entry:
  *   /healthz      exactly this path;
  *   /health/*     /health itself and every path below /health/.
- * Matched against the request path as received (still percent-encoded, case-sensitive), without
- * the query. A path with a `.` or `..` segment, an encoded dot or a backslash never matches, so an
- * exemption cannot be stretched to a path outside it; such a request simply needs the assertion.
+ * Matched against the request path as received (case-sensitive), without the query. Only a plain
+ * path can match: letters, digits and `/ _ . ~ -`, with no segment of dots only (`.`, `..`) and
+ * no empty one (`//`). Upstreams read paths in many ways (Tomcat takes `/..;/` for `/../`, some decode `%25`
+ * twice, ...), and a path that any of them could read as leaving the prefix must not be spared
+ * the assertion; refusing every `;`, `%`, `\` and other sign outside that set leaves no such
+ * reading. Such a request simply needs the assertion (or, with --require-login, a login).
  */
 
 export interface ExemptPaths {
@@ -16,19 +19,21 @@ export interface ExemptPaths {
 
 const MAX_ENTRIES = 64;
 const MAX_LENGTH = 1024;
-/** Printable ASCII without space, `?`, `#`, `\` and `*`. */
-const PATH_CHARS = /^\/[!-~]*$/;
-const DOT_SEGMENT = /(?:^|\/)\.{1,2}(?:\/|$)/;
-const SUSPICIOUS = /%2e|%2f|%5c|\\/i;
+const PLAIN_CHARS = /^\/[A-Za-z0-9/_.~-]*$/;
+/** A segment of dots only: `.` and `..`, and `...`, which some servers also read as a parent. */
+const DOT_SEGMENT = /(?:^|\/)\.+(?:\/|$)/;
+
+/** True when every reading of `path` is the path itself: plain characters, no dot or empty segment. */
+function isPlainPath(path: string): boolean {
+  return PLAIN_CHARS.test(path) && !DOT_SEGMENT.test(path) && !path.includes('//');
+}
 
 function problemOf(entry: string): string | null {
   if (entry.length > MAX_LENGTH) return `--auth-exempt entries must have at most ${MAX_LENGTH} characters`;
-  const base = entry.endsWith('/*') ? entry.slice(0, -2) || '/' : entry;
-  if (!PATH_CHARS.test(base) || /[?#\\*]/.test(base)) {
-    return `--auth-exempt ${JSON.stringify(entry)} must be a path starting with "/", without white space, "?", "#" or "\\", and with "*" only as a final "/*"`;
-  }
-  if (DOT_SEGMENT.test(base) || SUSPICIOUS.test(base)) return `--auth-exempt ${JSON.stringify(entry)} must not contain "." or ".." segments or encoded dots and slashes`;
-  return null;
+  // `/health/*` is checked as `/health/`: the `*` may only be the last character, after a `/`.
+  const path = entry.endsWith('/*') ? entry.slice(0, -1) : entry;
+  if (isPlainPath(path)) return null;
+  return `--auth-exempt ${JSON.stringify(entry)} must be a plain path: "/" and then letters, digits, "/", "_", ".", "~" or "-", without segments of dots only (".", "..") or "//", and with "*" only as a final "/*"`;
 }
 
 export const NO_EXEMPT_PATHS: ExemptPaths = Object.freeze({ entries: Object.freeze([]), matches: () => false });
@@ -47,7 +52,10 @@ export function parseExemptPaths(entries: readonly string[]): ExemptPaths | stri
     }
     if (entry.endsWith('/*')) {
       const base = entry.slice(0, -2);
-      if (base === '') return [...problems, '--auth-exempt "/*" would exempt every path; leave the assertion optional instead'];
+      if (base === '') {
+        problems.push('--auth-exempt "/*" would exempt every path; leave the assertion optional instead');
+        continue;
+      }
       exact.add(base);
       prefixes.push(`${base}/`);
     } else {
@@ -61,7 +69,7 @@ export function parseExemptPaths(entries: readonly string[]): ExemptPaths | stri
     matches(requestPath: string): boolean {
       const query = requestPath.indexOf('?');
       const path = query < 0 ? requestPath : requestPath.slice(0, query);
-      if (DOT_SEGMENT.test(path) || SUSPICIOUS.test(path)) return false;
+      if (!isPlainPath(path)) return false;
       return exact.has(path) || prefixes.some((prefix) => path.startsWith(prefix));
     },
   });

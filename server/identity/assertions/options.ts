@@ -8,6 +8,7 @@ import type { TrustProxy } from '../../proxy/trust-proxy.js';
 import { validateRoles } from '../names.js';
 import { DEFAULT_CLAIM_MAPPING, type ClaimMapping } from './claims.js';
 import { NO_EXEMPT_PATHS, parseExemptPaths, type ExemptPaths } from './exempt-paths.js';
+import { checkAssertingPeers } from './asserting-peers.js';
 import { headerNameProblem } from './header-names.js';
 import { bool, isLoopbackHostName, repeatedEntries, keyServerUrl, text, words, type RepeatableValue } from './option-values.js';
 import { TRUSTED_JWT_ALGORITHMS, type TrustedJwtAlgorithm } from './trusted-jwt.js';
@@ -99,8 +100,8 @@ export const ASSERTION_OPTIONS: readonly AssertionOptionSpec[] = [
   spec('trustedAudience', '--trusted-audience <aud>', 'JWTGATE_TRUSTED_AUDIENCE', 'when set, the trusted JWT\'s aud must contain it (comma-separated: any of them)'),
   spec('trustedAlgorithms', '--trusted-algorithms <list>', 'JWTGATE_TRUSTED_ALGORITHMS', `accepted signature algorithms of the trusted JWT, among ${TRUSTED_JWT_ALGORITHMS.join(', ')}`, 'RS256,ES256'),
   spec('usernameClaim', '--username-claim <claim>', 'JWTGATE_USERNAME_CLAIM', 'claim used as the user name (sub, email, preferred_username, ...)', 'sub'),
-  spec('rolesClaim', '--roles-claim <claim>', 'JWTGATE_ROLES_CLAIM', 'claim holding groups or roles: a JSON array, or a string separated by commas or spaces (groups, custom:roles, ...)'),
-  spec('roleMap', '--role-map <group=role>', 'JWTGATE_ROLE_MAP', 'map an IdP group to a jwtgate role (repeatable); when given, only mapped groups give roles', '(claim values are roles as they are)', true),
+  spec('rolesClaim', '--roles-claim <claim>', 'JWTGATE_ROLES_CLAIM', 'claim holding groups or roles: a JSON array, or a string separated by commas (groups, custom:roles, ...)'),
+  spec('roleMap', '--role-map <group=role>', 'JWTGATE_ROLE_MAP', 'map an IdP group to a jwtgate role (repeatable); when given, only mapped groups give roles', '(claim values are roles, but never ROLE_ADMIN or ROLE_ANONYMOUS)', true),
   spec('defaultRoles', '--default-roles <list>', 'JWTGATE_DEFAULT_ROLES', 'roles every asserted user gets in addition to the mapped ones (comma-separated; empty: none)', 'ROLE_USER'),
   spec('authExempt', '--auth-exempt <path>', 'JWTGATE_AUTH_EXEMPT', 'request path on which the assertion is neither read nor required (health checks): exact (/proxy/healthz), or a prefix (/proxy/health/*) (repeatable)', '(none)', true),
   spec('autoCreateUsers', '--auto-create-users', 'JWTGATE_AUTO_CREATE_USERS', 'store a user seen for the first time (no password); forwarded roles are the mapped ones plus the stored ones', 'false'),
@@ -150,6 +151,10 @@ function parseAlb(raw: RawAssertionOptions, context: AssertionContext, problems:
   }
   if (!bypass && arnRaw === undefined) {
     problems.push('--alb-arn is required with --alb-region/--alb-key-url: every AWS account\'s ALB signs with the same regional keys, only the signer ARN tells yours apart');
+  }
+  // Every authenticate action on the ALB (each rule may name another IdP or client) signs with the same signer.
+  if (!bypass && clientId === undefined && issuer === undefined) {
+    warnings.push('--alb-region/--alb-key-url without --alb-issuer or --alb-client-id: the assertion of every login action on this ALB is accepted, also one for another identity provider or client (such as a Cognito user pool open to sign-up); set --alb-issuer and --alb-client-id');
   }
   if (bypass) {
     if (!isLoopbackHostName(context.host) && !context.allowInsecureRemote) {
@@ -253,11 +258,8 @@ export function parseAssertionOptions(raw: RawAssertionOptions, context: Asserti
     const stray: Key[] = (['usernameClaim', 'rolesClaim', 'roleMap', 'defaultRoles', 'authExempt'] as const).filter((key) => raw[key] !== undefined && repeatedEntries(raw[key]).length > 0);
     if (autoCreateUsers) stray.push('autoCreateUsers');
     for (const key of stray) problems.push(`${flagOf(key)} applies to assertions: it needs --alb-region/--alb-key-url/--alb-bypass-validation or --trusted-jwt-header`);
-  } else if (context.trustProxy?.kind === 'none') {
-    problems.push('identity assertions are believed only from trusted peers: set --trust-proxy to the addresses of the load balancer or proxy');
-  } else if (context.trustProxy?.kind === 'hops') {
-    // A hop count trusts whichever peer connects: anyone who reaches the gateway directly could send the header.
-    problems.push('identity assertions need --trust-proxy as the addresses or CIDRs of the load balancer or proxy, not a hop count (which trusts every peer)');
+  } else if (context.trustProxy !== null) {
+    checkAssertingPeers(context.trustProxy, problems, warnings);
   }
   if (problems.length > 0) return { ok: false, problems };
   return {

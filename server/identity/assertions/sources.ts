@@ -5,7 +5,7 @@
  * or reject with InvalidAssertionError (401) or AssertionKeysUnavailableError (503).
  */
 import { AlbKeyFetcher, type AlbKeyFetcherOptions } from './alb-keys.js';
-import { decodeUnverifiedAssertion, verifyAlbAssertion } from './alb-token.js';
+import { albSignatureTwin, decodeUnverifiedAssertion, verifyAlbAssertion } from './alb-token.js';
 import { AssertionCache, type AssertionCacheOptions } from './cache.js';
 import { mapClaims, type AssertedIdentity, type AssertionSourceKind, type ClaimMapping } from './claims.js';
 import { InvalidAssertionError } from '../../errors.js';
@@ -25,15 +25,20 @@ export interface AssertionVerifier {
 export interface VerifierTuning {
   now?: () => number;
   clockToleranceSeconds?: number;
-  cache?: Omit<AssertionCacheOptions, 'now'>;
+  cache?: Omit<AssertionCacheOptions, 'now' | 'graceMs' | 'twinOf'>;
   keys?: Omit<AlbKeyFetcherOptions, 'keyUrlTemplate' | 'now'>;
   jwks?: Pick<TrustedJwtVerifierOptions, 'timeoutMs' | 'failureTtlMs' | 'jwksMaxAgeMs' | 'jwksCooldownMs'>;
 }
 
 export const ALB_ASSERTION_HEADER = 'x-amzn-oidc-data';
 
-function verifierOf(kind: AssertionSourceKind, header: string, check: (token: string) => Promise<AssertedIdentity>, tuning: VerifierTuning): AssertionVerifier {
-  const cache = new AssertionCache(check, { ...tuning.cache, ...(tuning.now ? { now: tuning.now } : {}) });
+function verifierOf(kind: AssertionSourceKind, header: string, check: (token: string) => Promise<AssertedIdentity>, tuning: VerifierTuning, twinOf?: (token: string) => string | undefined): AssertionVerifier {
+  const cache = new AssertionCache(check, {
+    ...tuning.cache,
+    graceMs: (tuning.clockToleranceSeconds ?? 30) * 1000,
+    ...(twinOf ? { twinOf } : {}),
+    ...(tuning.now ? { now: tuning.now } : {}),
+  });
   return Object.freeze({
     kind,
     header,
@@ -50,7 +55,7 @@ export function createAlbVerifier(settings: AlbSettings, mapping: ClaimMapping, 
   const keys = new AlbKeyFetcher({ ...tuning.keys, keyUrlTemplate: settings.keyUrlTemplate!, ...(tuning.now ? { now: tuning.now } : {}) });
   const keyFor = (kid: string) => keys.keyFor(kid);
   const options = { ...clock, arn: settings.arn!, clientId: settings.clientId, issuer: settings.issuer };
-  return verifierOf('alb', ALB_ASSERTION_HEADER, async (token) => mapClaims(await verifyAlbAssertion(token, keyFor, options), mapping, 'alb'), tuning);
+  return verifierOf('alb', ALB_ASSERTION_HEADER, async (token) => mapClaims(await verifyAlbAssertion(token, keyFor, options), mapping, 'alb'), tuning, albSignatureTwin);
 }
 
 export function createTrustedJwtVerifier(settings: TrustedJwtSettings, mapping: ClaimMapping, tuning: VerifierTuning = {}): AssertionVerifier {
