@@ -1,6 +1,7 @@
 /**
- * The part of the store conformance suite (store-conformance.ts, which runs it) about how many
- * sessions there may be: the per-user cap of createSession and the limit of listSessions.
+ * The part of the store conformance suite (store-conformance.ts, which runs it) about browser
+ * sessions: storing, listing and ending them, what user writes do to them, session secrets, the
+ * per-user cap of createSession and the limit of listSessions.
  */
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
@@ -13,6 +14,78 @@ export const sessionRecord = (n: number, user: string, now = 1000): SessionRecor
 });
 
 export function sessionConformance(factory: StoreFactory): void {
+  const session = sessionRecord;
+
+  it('stores sessions by id hash; touches move activity forward only, without moving the revision', async () => {
+    const store = await factory.create();
+    const revision = await store.revision();
+    await store.createSession(session(1, 'ann'));
+    assert.deepEqual(await store.getSession('hash-1'), session(1, 'ann'));
+    await store.touchSession('hash-1', 5000, 15_000);
+    await store.touchSession('hash-1', 4000, 14_000);
+    const touched = await store.getSession('hash-1');
+    assert.equal(touched?.lastSeenAt, 5000);
+    assert.equal(touched?.idleExpiresAt, 15_000);
+    assert.equal(await store.revision(), revision, 'creating and touching sessions changes nothing a server caches');
+    assert.equal(await store.getSession('nope'), undefined);
+    await store.close();
+  });
+
+  it('lists live sessions (of a user), ends them by handle, id hash or user, and reports the ends in changesSince', async () => {
+    const store = await factory.create();
+    await store.createSession(session(1, 'ann'));
+    await store.createSession(session(2, 'ann'));
+    await store.createSession(session(3, 'ben'));
+    await store.createSession({ ...session(4, 'ben'), idleExpiresAt: 1500 });
+    assert.deepEqual((await store.listSessions(2000)).sessions.map((s) => s.handle), ['handle-3', 'handle-2', 'handle-1'], 'newest first, no expired one');
+    assert.deepEqual((await store.listSessions(2000, { user: 'ann' })).sessions.map((s) => s.handle), ['handle-2', 'handle-1']);
+    const before = await store.revision();
+    assert.deepEqual((await store.deleteSessions({ handle: 'handle-1' })).map((s) => s.idHash), ['hash-1']);
+    assert.deepEqual((await store.deleteSessions({ idHash: 'hash-3' })).map((s) => s.handle), ['handle-3']);
+    assert.deepEqual(await store.deleteSessions({ handle: 'handle-1' }), [], 'already gone');
+    assert.ok((await store.revision()) > before);
+    assert.deepEqual((await store.changesSince(before))?.sessions.sort(), ['hash-1', 'hash-3']);
+    assert.deepEqual((await store.deleteSessions({ user: 'ann' })).map((s) => s.handle), ['handle-2']);
+    assert.equal(await store.pruneSessions(2000), 1, 'the idle-expired one');
+    assert.deepEqual(await store.listSessions(0), { sessions: [], total: 0 });
+    await store.close();
+  });
+
+  it('a new password or a deletion ends the user\'s sessions in the same write; a roles change does not', async () => {
+    const store = await factory.create();
+    await store.upsertUser('ann', { roles: ['R'], passwordHash: 'h1' });
+    await store.upsertUser('ben', { roles: ['R'], passwordHash: 'h1' });
+    await store.createSession(session(1, 'ann'));
+    await store.createSession(session(2, 'ben'));
+    await store.upsertUser('ann', { roles: ['R', 'S'] });
+    assert.ok(await store.getSession('hash-1'), 'roles only: the session stays (it carries the new roles)');
+    const before = await store.revision();
+    await store.upsertUser('ann', { passwordHash: 'h2' });
+    assert.equal(await store.getSession('hash-1'), undefined);
+    assert.deepEqual(await store.changesSince(before), { users: ['ann'], sessions: ['hash-1'] });
+    await store.deleteUser('ben');
+    assert.equal(await store.getSession('hash-2'), undefined);
+    await store.close();
+  });
+
+
+  it('session secrets: the newest first; adding one retires the others at the given time; onlyIfNone for the first start', async () => {
+    const store = await factory.create();
+    const secret = (id: string, createdAt: number) => ({ id, secret: `s-${id}`, createdAt, retiresAt: null });
+    assert.equal(await store.addSessionSecret(secret('a', 100), 100, { onlyIfNone: true }), true);
+    assert.equal(await store.addSessionSecret(secret('x', 100), 100, { onlyIfNone: true }), false);
+    const before = await store.revision();
+    await store.addSessionSecret(secret('b', 200), 5000);
+    assert.ok((await store.revision()) > before, 'other servers must learn the new secret');
+    assert.deepEqual((await store.listSessionSecrets(300)).map((s) => [s.id, s.retiresAt]), [['b', null], ['a', 5000]]);
+    await store.addSessionSecret(secret('c', 300), 9000);
+    assert.deepEqual((await store.listSessionSecrets(400)).map((s) => [s.id, s.retiresAt]), [['c', null], ['b', 9000], ['a', 5000]], 'a keeps its earlier retirement');
+    assert.deepEqual((await store.listSessionSecrets(9000)).map((s) => s.id), ['c'], 'retired ones no longer verify');
+    await store.addSessionSecret(secret('d', 9500), 20_000);
+    assert.deepEqual((await store.listSessionSecrets(9500)).map((s) => s.id), ['d', 'c']);
+    await store.close();
+  });
+
   it('createSession with maxPerUser ends the user\'s oldest live sessions in the same write, logged in changesSince; expired ones do not count', async () => {
     const store = await factory.create();
     const cap = { maxPerUser: 3 };

@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Store } from '../../server/store/index.js';
-import { sessionConformance, sessionRecord } from './store-conformance-sessions.js';
+import { keyConformance } from './store-conformance-keys.js';
+import { sessionConformance } from './store-conformance-sessions.js';
 
 export interface StoreFactory {
   /** A fresh, empty store; `changesKept` and `now` as in StoreOptions. */
@@ -13,8 +14,6 @@ export interface StoreFactory {
   /** A second handle on the same data (another process would see this). */
   reopen(store: Store): Promise<Store>;
 }
-
-const key = (kid: string, createdAt = 1) => ({ kid, bits: 2048, createdAt, publicJwk: JSON.stringify({ kty: 'RSA', kid }), privateKey: `pem-${kid}` });
 
 export function storeConformance(name: string, factory: StoreFactory): void {
   describe(`Store conformance: ${name}`, () => {
@@ -180,79 +179,6 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       await store.close();
     });
 
-    const session = sessionRecord;
-
-    it('stores sessions by id hash; touches move activity forward only, without moving the revision', async () => {
-      const store = await factory.create();
-      const revision = await store.revision();
-      await store.createSession(session(1, 'ann'));
-      assert.deepEqual(await store.getSession('hash-1'), session(1, 'ann'));
-      await store.touchSession('hash-1', 5000, 15_000);
-      await store.touchSession('hash-1', 4000, 14_000);
-      const touched = await store.getSession('hash-1');
-      assert.equal(touched?.lastSeenAt, 5000);
-      assert.equal(touched?.idleExpiresAt, 15_000);
-      assert.equal(await store.revision(), revision, 'creating and touching sessions changes nothing a server caches');
-      assert.equal(await store.getSession('nope'), undefined);
-      await store.close();
-    });
-
-    it('lists live sessions (of a user), ends them by handle, id hash or user, and reports the ends in changesSince', async () => {
-      const store = await factory.create();
-      await store.createSession(session(1, 'ann'));
-      await store.createSession(session(2, 'ann'));
-      await store.createSession(session(3, 'ben'));
-      await store.createSession({ ...session(4, 'ben'), idleExpiresAt: 1500 });
-      assert.deepEqual((await store.listSessions(2000)).sessions.map((s) => s.handle), ['handle-3', 'handle-2', 'handle-1'], 'newest first, no expired one');
-      assert.deepEqual((await store.listSessions(2000, { user: 'ann' })).sessions.map((s) => s.handle), ['handle-2', 'handle-1']);
-      const before = await store.revision();
-      assert.deepEqual((await store.deleteSessions({ handle: 'handle-1' })).map((s) => s.idHash), ['hash-1']);
-      assert.deepEqual((await store.deleteSessions({ idHash: 'hash-3' })).map((s) => s.handle), ['handle-3']);
-      assert.deepEqual(await store.deleteSessions({ handle: 'handle-1' }), [], 'already gone');
-      assert.ok((await store.revision()) > before);
-      assert.deepEqual((await store.changesSince(before))?.sessions.sort(), ['hash-1', 'hash-3']);
-      assert.deepEqual((await store.deleteSessions({ user: 'ann' })).map((s) => s.handle), ['handle-2']);
-      assert.equal(await store.pruneSessions(2000), 1, 'the idle-expired one');
-      assert.deepEqual(await store.listSessions(0), { sessions: [], total: 0 });
-      await store.close();
-    });
-
-    it('a new password or a deletion ends the user\'s sessions in the same write; a roles change does not', async () => {
-      const store = await factory.create();
-      await store.upsertUser('ann', { roles: ['R'], passwordHash: 'h1' });
-      await store.upsertUser('ben', { roles: ['R'], passwordHash: 'h1' });
-      await store.createSession(session(1, 'ann'));
-      await store.createSession(session(2, 'ben'));
-      await store.upsertUser('ann', { roles: ['R', 'S'] });
-      assert.ok(await store.getSession('hash-1'), 'roles only: the session stays (it carries the new roles)');
-      const before = await store.revision();
-      await store.upsertUser('ann', { passwordHash: 'h2' });
-      assert.equal(await store.getSession('hash-1'), undefined);
-      assert.deepEqual(await store.changesSince(before), { users: ['ann'], sessions: ['hash-1'] });
-      await store.deleteUser('ben');
-      assert.equal(await store.getSession('hash-2'), undefined);
-      await store.close();
-    });
-
-    sessionConformance(factory);
-
-    it('session secrets: the newest first; adding one retires the others at the given time; onlyIfNone for the first start', async () => {
-      const store = await factory.create();
-      const secret = (id: string, createdAt: number) => ({ id, secret: `s-${id}`, createdAt, retiresAt: null });
-      assert.equal(await store.addSessionSecret(secret('a', 100), 100, { onlyIfNone: true }), true);
-      assert.equal(await store.addSessionSecret(secret('x', 100), 100, { onlyIfNone: true }), false);
-      const before = await store.revision();
-      await store.addSessionSecret(secret('b', 200), 5000);
-      assert.ok((await store.revision()) > before, 'other servers must learn the new secret');
-      assert.deepEqual((await store.listSessionSecrets(300)).map((s) => [s.id, s.retiresAt]), [['b', null], ['a', 5000]]);
-      await store.addSessionSecret(secret('c', 300), 9000);
-      assert.deepEqual((await store.listSessionSecrets(400)).map((s) => [s.id, s.retiresAt]), [['c', null], ['b', 9000], ['a', 5000]], 'a keeps its earlier retirement');
-      assert.deepEqual((await store.listSessionSecrets(9000)).map((s) => s.id), ['c'], 'retired ones no longer verify');
-      await store.addSessionSecret(secret('d', 9500), 20_000);
-      assert.deepEqual((await store.listSessionSecrets(9500)).map((s) => s.id), ['d', 'c']);
-      await store.close();
-    });
-
     it('user names are case-sensitive and may hold any printable text', async () => {
       const store = await factory.create();
       await store.upsertUser('Zoë "x" \'; DROP TABLE users; --', { roles: ['R'] });
@@ -270,93 +196,8 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       await store.close();
     });
 
-    it('key transitions: first keys, rotation, retirement, emergency, a replaced next key', async () => {
-      const store = await factory.create();
-      const states = async () => (await store.listKeys()).map((k) => [k.kid, k.state]);
-      const none = { active: null, next: null };
-      assert.equal(await store.replaceSigningKeys({ expected: none, active: key('a1', 1), next: key('n1', 1), now: 100 }), true);
-      let keys = await store.listKeys();
-      assert.deepEqual(keys.map((k) => [k.kid, k.state, k.publishedAt, k.activatesAt, k.notAfter, k.privateKey]), [['a1', 'active', 100, 100, null, 'pem-a1'], ['n1', 'next', 100, null, null, 'pem-n1']]);
-      assert.equal(await store.replaceSigningKeys({ expected: none, active: key('x', 2), next: key('y', 2), now: 110 }), false, 'not empty any more');
-
-      // Routine rotation: next -> active, active -> retiring, a new next key.
-      const r0 = await store.revision();
-      assert.equal(await store.promoteNextKey({ expected: { active: 'a1', next: 'n1' }, newNext: key('n2', 3), previousNotAfter: 5000, now: 200 }), true);
-      assert.ok((await store.revision()) > r0);
-      keys = await store.listKeys();
-      assert.deepEqual(keys.map((k) => [k.kid, k.state, k.publishedAt, k.activatesAt, k.notAfter]), [['a1', 'retiring', 100, 100, 5000], ['n1', 'active', 100, 200, null], ['n2', 'next', 200, null, null]]);
-      assert.equal(keys.find((k) => k.kid === 'a1')!.privateKey, null, 'a key that stops signing loses its private key at once (only its public key stays published)');
-
-      // Retirement at notAfter, private key erased; nothing due writes nothing.
-      const r1 = await store.revision();
-      assert.equal(await store.retireExpiredKeys(4999), 0);
-      assert.equal(await store.revision(), r1, 'nothing due: no write');
-      assert.equal(await store.retireExpiredKeys(5000), 1);
-      assert.deepEqual((await store.listKeys()).map((k) => [k.kid, k.state, k.privateKey]), [['a1', 'retired', null], ['n1', 'active', 'pem-n1'], ['n2', 'next', 'pem-n2']]);
-
-      // A replaced next key never signed: retired at once, private key erased.
-      assert.equal(await store.replaceNextKey({ expected: { active: 'n1', next: 'n2' }, next: key('i1', 4), now: 6000 }), true);
-      keys = await store.listKeys();
-      assert.deepEqual(keys.filter((k) => k.kid === 'n2' || k.kid === 'i1').map((k) => [k.kid, k.state, k.notAfter, k.privateKey, k.publishedAt]), [['n2', 'retired', 6000, null, 200], ['i1', 'next', null, 'pem-i1', 6000]]);
-
-      // Emergency: both the active and the next key retired now, two new keys.
-      assert.equal(await store.replaceSigningKeys({ expected: { active: 'n1', next: 'i1' }, active: key('e1', 5), next: key('e2', 5), now: 7000 }), true);
-      assert.deepEqual(await states(), [['a1', 'retired'], ['n1', 'retired'], ['n2', 'retired'], ['i1', 'retired'], ['e1', 'active'], ['e2', 'next']]);
-      assert.ok((await store.listKeys()).filter((k) => k.state === 'retired').every((k) => k.privateKey === null));
-      await store.close();
-    });
-
-    it('an emergency also takes out the keys still published after an earlier rotation', async () => {
-      const store = await factory.create();
-      await store.replaceSigningKeys({ expected: { active: null, next: null }, active: key('a1', 1), next: key('n1', 1), now: 100 });
-      await store.promoteNextKey({ expected: { active: 'a1', next: 'n1' }, newNext: key('n2', 2), previousNotAfter: 99_000, now: 200 });
-      assert.equal(await store.replaceSigningKeys({ expected: { active: 'n1', next: 'n2' }, active: key('e1', 3), next: key('e2', 3), now: 300, retireRetiring: true }), true);
-      assert.deepEqual((await store.listKeys()).map((k) => [k.kid, k.state, k.privateKey]), [['a1', 'retired', null], ['n1', 'retired', null], ['n2', 'retired', null], ['e1', 'active', 'pem-e1'], ['e2', 'next', 'pem-e2']]);
-      await store.close();
-    });
-
-    it('key transitions are compare-and-set: a stale expectation writes nothing, a kid is never inserted twice', async () => {
-      const store = await factory.create();
-      await store.replaceSigningKeys({ expected: { active: null, next: null }, active: key('a1', 1), next: key('n1', 1), now: 100 });
-      const before = JSON.stringify(await store.listKeys());
-      const revision = await store.revision();
-      for (const expected of [{ active: 'a1', next: 'other' }, { active: 'other', next: 'n1' }, { active: null, next: 'n1' }]) {
-        assert.equal(await store.promoteNextKey({ expected, newNext: key('n2', 2), previousNotAfter: 900, now: 200 }), false, JSON.stringify(expected));
-        assert.equal(await store.replaceNextKey({ expected, next: key('n3', 2), now: 200 }), false);
-        assert.equal(await store.replaceSigningKeys({ expected, active: key('x1', 2), next: key('x2', 2), now: 200 }), false);
-      }
-      assert.equal(JSON.stringify(await store.listKeys()), before);
-      assert.equal(await store.revision(), revision, 'a refused transition does not move the revision');
-      await assert.rejects(store.replaceNextKey({ expected: { active: 'a1', next: 'n1' }, next: key('a1', 3), now: 300 }), 'a kid is never inserted twice');
-      assert.equal(JSON.stringify(await store.listKeys()), before, 'the failed insert changed nothing');
-      await store.close();
-    });
-
-    it('two handles racing the same rotation: exactly one applies it', async () => {
-      const store = await factory.create();
-      const other = await factory.reopen(store);
-      await store.replaceSigningKeys({ expected: { active: null, next: null }, active: key('a1', 1), next: key('n1', 1), now: 100 });
-      const expected = { active: 'a1', next: 'n1' };
-      const results = await Promise.all([
-        store.promoteNextKey({ expected, newNext: key('n2', 2), previousNotAfter: 900, now: 200 }),
-        other.promoteNextKey({ expected, newNext: key('n3', 2), previousNotAfter: 900, now: 200 }),
-      ]);
-      assert.deepEqual(results.sort(), [false, true]);
-      const keys = await other.listKeys();
-      assert.equal(keys.filter((k) => k.state === 'active').length, 1);
-      assert.equal(keys.filter((k) => k.state === 'next').length, 1);
-      assert.equal(keys.length, 3);
-      await other.close();
-      await store.close();
-    });
-
-    it('rewrites private key material', async () => {
-      const store = await factory.create();
-      await store.replaceSigningKeys({ expected: { active: null, next: null }, active: key('k1', 1), next: key('k2', 2), now: 0 });
-      assert.equal(await store.rewritePrivateKeys((kid, pem) => `sealed(${kid},${pem})`), 2);
-      assert.deepEqual((await store.listKeys()).map((k) => k.privateKey), ['sealed(k1,pem-k1)', 'sealed(k2,pem-k2)']);
-      await store.close();
-    });
+    sessionConformance(factory);
+    keyConformance(factory);
 
     it('a second handle sees every change and the revision moves for it', async () => {
       const store = await factory.create();
