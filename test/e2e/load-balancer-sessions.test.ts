@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { adminJson, startGateway, type TestGateway } from '../helpers/gateway.js';
 import { requestFrom } from '../helpers/from-address.js';
 import { LocalAlb } from '../helpers/local-alb.js';
+import { loginCookie } from '../helpers/login.js';
 import { startRecorder, type Recorder } from '../helpers/recorder.js';
 import { upstreamIdentity } from '../helpers/upstream-token.js';
 
@@ -19,11 +20,6 @@ describe('load balancer and sessions', () => {
   let gateway: TestGateway;
   const seen = (path: string) => upstream.requests.filter((r) => r.url === path);
   const get = (path: string, headers: Record<string, string> = {}, method = 'GET') => requestFrom('127.0.0.1', `${gateway.url}${path}`, { method, headers });
-  const loginCookie = async (username: string, password: string) => {
-    const res = await fetch(`${gateway.url}/login`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ username, password }) });
-    assert.equal(res.status, 303);
-    return res.headers.get('set-cookie')!.split(';')[0]!;
-  };
 
   before(async () => {
     alb = await LocalAlb.start();
@@ -42,7 +38,7 @@ describe('load balancer and sessions', () => {
 
   it('a live session decides before the assertion; once it ends, the assertion decides (no lockout until the cookie is cleared)', async () => {
     const token = alb.sign(CAROL);
-    const cookie = await loginCookie('dave', 'dave-password-12');
+    const cookie = await loginCookie(gateway, 'dave', 'dave-password-12');
     assert.equal((await get('/proxy/live', { cookie, 'x-amzn-oidc-data': token })).status, 200);
     assert.equal((await upstreamIdentity(gateway.url, seen('/live')[0]!)).sub, 'dave');
 

@@ -7,16 +7,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { adminJson, startGateway, type TestGateway } from '../helpers/gateway.js';
+import { loginCookie } from '../helpers/login.js';
 import { runCli } from '../helpers/process.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Logs in through the form; returns the session cookie (`name=value`). */
-async function loginCookie(gateway: TestGateway, username: string, password: string): Promise<string> {
-  const res = await fetch(`${gateway.url}/login`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ username, password }) });
-  assert.equal(res.status, 303);
-  return res.headers.get('set-cookie')!.split(';')[0]!;
-}
 
 const sessionStatus = async (gateway: TestGateway, cookie: string) => (await fetch(`${gateway.url}/api/session`, { headers: { cookie } })).status;
 

@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { decodeJwt } from 'jose';
 import { WebSocket } from 'undici';
 import { adminJson, basicAuth, startGateway, type TestGateway } from '../helpers/gateway.js';
+import { loginCookie } from '../helpers/login.js';
 import { runCli } from '../helpers/process.js';
 import { rawRequest } from '../helpers/raw.js';
 
@@ -255,11 +256,6 @@ describe('WebSocket: tunnel places are never lost; a user change closes their tu
   it('a tunnel opened with a session cookie closes when that session ends (logout, an administrator, the CLI); another session\'s stays until then', async () => {
     const upstream = await startWsUpstream();
     const gateway = await startGateway();
-    const loginCookie = async () => {
-      const res = await fetch(`${gateway.url}/login`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'username=vic&password=vic-password-12' });
-      assert.equal(res.status, 303);
-      return res.headers.get('set-cookie')!.split(';')[0]!;
-    };
     const closedWithin = (socket: import('node:net').Socket, what: string) =>
       Promise.race([
         new Promise<void>((resolve) => (socket.closed ? resolve() : socket.once('close', () => resolve()))),
@@ -268,7 +264,7 @@ describe('WebSocket: tunnel places are never lost; a user change closes their tu
     try {
       await adminJson(gateway, 'PUT', '/admin/proxy', { url: `http://127.0.0.1:${upstream.port}` });
       await adminJson(gateway, 'PUT', '/admin/users/vic', { password: 'vic-password-12', roles: ['ROLE_USER'] });
-      const [a, b, c] = [await loginCookie(), await loginCookie(), await loginCookie()];
+      const [a, b, c] = [await loginCookie(gateway, 'vic', 'vic-password-12'), await loginCookie(gateway, 'vic', 'vic-password-12'), await loginCookie(gateway, 'vic', 'vic-password-12')];
       const tunnels = await Promise.all([a, b, c].map((cookie) => openTunnel(gateway.port, { extra: `Cookie: ${cookie}\r\n` })));
       for (const t of tunnels) assert.match(t.head, /^HTTP\/1\.1 101 /);
       const out = await fetch(`${gateway.url}/logout`, { method: 'POST', redirect: 'manual', headers: { cookie: a } });
