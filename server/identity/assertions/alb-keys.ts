@@ -1,23 +1,22 @@
 /**
  * The ALB's public keys: one PEM per `kid`, fetched from the regional key server (or a URL
- * template for GovCloud and tests). Concurrent callers for one kid share one fetch; a slow or
- * unreachable key server gives a 503 after the timeout, never a hang.
+ * template for GovCloud and tests). A slow or unreachable key server gives a 503 after the
+ * timeout, never a hang.
  *
- * A trusted peer can send tokens with made-up kids (any UUID passes the format check), so what a
- * stream of them can cost is bounded, and what it can never touch is the keys already known:
- * - Keys live in their own cache, which only other fetched keys can evict (an attacker cannot
- *   make the key server return a key). A key never changes under its kid: once `keyTtlMs` has
- *   passed it is still used while it is fetched again in the background (a key server that then
- *   says 404 withdraws it; one that is down changes nothing), so a known kid never waits on the
- *   key server and never fails because of it.
+ * A trusted peer can send tokens with made-up kids (any UUID passes the format check), and on
+ * AWS even kids the key server does serve (any account's ALB keys are there). So what such tokens
+ * can cost is bounded, and what they can never touch is the keys that have signed for this ALB:
+ * - A fetched key is on probation (a small cache of its own) until a token signed by this ALB
+ *   (its `signer` checked before the fetch) verifies with it; then it is confirmed (`confirm`),
+ *   in a cache that only other confirmed keys can evict. Another account's keys never verify
+ *   such a token, so they can only ever evict each other.
+ * - A key never changes under its kid: once `keyTtlMs` has passed, a confirmed key is still used
+ *   while it is fetched again in the background (a key server that then says 404 withdraws it;
+ *   one that is down changes nothing), so a known kid never waits on the key server.
  * - Failures (unknown kid, key server down) are remembered for `failureTtlMs` in a separate,
  *   bounded cache, so a repeated unknown kid costs one fetch per few seconds.
- * - Fetches for kids not seen before are limited to `maxConcurrentFetches` at once and a token
- *   bucket (`newKidsPerSecond`, burst `newKidBurst`); beyond either, the request gets a 503
- *   (ERR_ASSERTION_KEYS_UNAVAILABLE, Retry-After 1) without any fetch. A flood of made-up kids
- *   thus costs the key server a few requests a second and known users nothing; a genuine new
- *   kid (the ALB rotated its key) arriving during such a flood may see that 503 until it wins a
- *   token.
+ * - Fetches for kids not seen before go through KidAdmission (alb-key-admission.ts): a few at
+ *   once, a few a second, the kid most requests wait for first, 503 after a short wait.
  *
  * Global fetch is used on purpose: this path runs once per kid, and it loads undici's fetch only
  * when it first runs (the server's start-up imports undici's Agent alone; see forwarder.ts).
@@ -25,6 +24,7 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { ExpiringLru } from '../../expiring-lru.js';
 import { AssertionKeysUnavailableError, InvalidAssertionError } from '../../errors.js';
+import { KidAdmission } from './alb-key-admission.js';
 
 /** What AWS hands out as a kid; checked before the kid is put into a URL. */
 export const ALB_KID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -37,12 +37,14 @@ export interface AlbKeyFetcherOptions {
   keyUrlTemplate: string;
   /** Per fetch, headers and body together (3 s). */
   timeoutMs?: number;
-  /** After this long a key is fetched again in the background, still used meanwhile (6 h). */
+  /** After this long a confirmed key is fetched again in the background, still used meanwhile (6 h); a key on probation is dropped. */
   keyTtlMs?: number;
   /** Lifetime of a failed fetch (unknown kid, key server down) (10 s). */
   failureTtlMs?: number;
-  /** Keys remembered (64; an ALB uses a handful). */
+  /** Confirmed keys remembered (64; an ALB uses a handful). */
   maxKeys?: number;
+  /** Keys on probation remembered (16). */
+  maxProbation?: number;
   /** Failed kids remembered (1024). */
   maxFailures?: number;
   /** Fetches for new kids running at once (4). */
@@ -51,12 +53,20 @@ export interface AlbKeyFetcherOptions {
   newKidsPerSecond?: number;
   /** and the burst allowed above it (10). */
   newKidBurst?: number;
+  /** How long a request for a new kid waits for its fetch to start (1000 ms). */
+  newKidMaxWaitMs?: number;
   now?: () => number;
+}
+
+/** What verifyAlbAssertion needs: a key per kid, and a way to say the key verified a token of this ALB. */
+export interface AlbKeySource {
+  keyFor(kid: string): Promise<KeyObject>;
+  confirm(kid: string, key: KeyObject): void;
 }
 
 interface KnownKey {
   readonly key: KeyObject;
-  /** ms since epoch: from then on, the next use fetches the key again in the background. */
+  /** ms since epoch: a confirmed key is fetched again in the background from then on; a key on probation expires. */
   refreshAt: number;
 }
 
@@ -66,41 +76,17 @@ export function albKeyUrl(template: string, kid: string): string {
   return template.replaceAll('{kid}', encodeURIComponent(kid));
 }
 
-/** A token bucket: `take` succeeds at most `burst` times at once and `perSecond` times a second on average. */
-class TokenBucket {
-  readonly #perSecond: number;
-  readonly #burst: number;
-  #tokens: number;
-  #at: number;
-
-  constructor(perSecond: number, burst: number, now: number) {
-    this.#perSecond = perSecond;
-    this.#burst = burst;
-    this.#tokens = burst;
-    this.#at = now;
-  }
-
-  take(now: number): boolean {
-    this.#tokens = Math.min(this.#burst, this.#tokens + (Math.max(0, now - this.#at) / 1000) * this.#perSecond);
-    this.#at = now;
-    if (this.#tokens < 1) return false;
-    this.#tokens -= 1;
-    return true;
-  }
-}
-
-export class AlbKeyFetcher {
+export class AlbKeyFetcher implements AlbKeySource {
   readonly #template: string;
   readonly #timeoutMs: number;
   readonly #keyTtlMs: number;
   readonly #failureTtlMs: number;
-  readonly #maxConcurrent: number;
   readonly #now: () => number;
-  readonly #keys: ExpiringLru<KnownKey>;
+  readonly #confirmed: ExpiringLru<KnownKey>;
+  readonly #probation: ExpiringLru<KnownKey>;
   readonly #failures: ExpiringLru<FetchError>;
-  readonly #newKids: TokenBucket;
-  readonly #inFlight = new Map<string, Promise<KeyObject>>();
-  #newKidFetches = 0;
+  readonly #admission: KidAdmission;
+  readonly #refreshing = new Set<string>();
   #fetches = 0;
 
   constructor(options: AlbKeyFetcherOptions) {
@@ -108,11 +94,17 @@ export class AlbKeyFetcher {
     this.#timeoutMs = options.timeoutMs ?? 3000;
     this.#keyTtlMs = options.keyTtlMs ?? 6 * 3600_000;
     this.#failureTtlMs = options.failureTtlMs ?? 10_000;
-    this.#maxConcurrent = options.maxConcurrentFetches ?? 4;
     this.#now = options.now ?? Date.now;
-    this.#keys = new ExpiringLru(options.maxKeys ?? 64);
+    this.#confirmed = new ExpiringLru(options.maxKeys ?? 64);
+    this.#probation = new ExpiringLru(options.maxProbation ?? 16);
     this.#failures = new ExpiringLru(options.maxFailures ?? 1024);
-    this.#newKids = new TokenBucket(options.newKidsPerSecond ?? 1, options.newKidBurst ?? 10, this.#now());
+    this.#admission = new KidAdmission({
+      maxConcurrent: options.maxConcurrentFetches,
+      perSecond: options.newKidsPerSecond,
+      burst: options.newKidBurst,
+      maxWaitMs: options.newKidMaxWaitMs,
+      now: this.#now,
+    });
   }
 
   /** HTTP requests made so far (for tests and metrics). */
@@ -128,31 +120,32 @@ export class AlbKeyFetcher {
   keyFor(kid: string): Promise<KeyObject> {
     if (!ALB_KID.test(kid)) return Promise.reject(new InvalidAssertionError('kid', 'the assertion has an invalid key id'));
     const now = this.#now();
-    const known = this.#keys.get(kid, now);
-    if (known !== undefined) {
-      if (now >= known.refreshAt && !this.#inFlight.has(kid)) this.#refresh(kid, known);
-      return Promise.resolve(known.key);
+    const confirmed = this.#confirmed.get(kid, now);
+    if (confirmed !== undefined) {
+      if (now >= confirmed.refreshAt && !this.#refreshing.has(kid)) this.#refresh(kid, confirmed);
+      return Promise.resolve(confirmed.key);
     }
+    const onProbation = this.#probation.get(kid, now);
+    if (onProbation !== undefined) return Promise.resolve(onProbation.key);
     const failure = this.#failures.get(kid, now);
     if (failure !== undefined) return Promise.reject(failure);
-    const pending = this.#inFlight.get(kid);
-    if (pending !== undefined) return pending;
-    if (this.#newKidFetches >= this.#maxConcurrent || !this.#newKids.take(now)) {
-      return Promise.reject(new AssertionKeysUnavailableError('is being asked about too many new key ids at once; try again shortly', 1));
-    }
-    this.#newKidFetches++;
-    const fetched = this.#fetchNew(kid).finally(() => {
-      this.#newKidFetches--;
-      this.#inFlight.delete(kid);
-    });
-    this.#inFlight.set(kid, fetched);
-    return fetched;
+    return this.#admission.admit(kid, () => this.#fetchNew(kid));
+  }
+
+  /** `key` verified a token of this ALB: it leaves probation for the confirmed keys. */
+  confirm(kid: string, key: KeyObject): void {
+    const now = this.#now();
+    const onProbation = this.#probation.get(kid, now);
+    if (onProbation === undefined || onProbation.key !== key) return;
+    this.#probation.delete(kid, onProbation);
+    this.#confirmed.set(kid, onProbation, Infinity);
   }
 
   async #fetchNew(kid: string): Promise<KeyObject> {
     try {
       const key = await this.#download(kid);
-      this.#keys.set(kid, { key, refreshAt: this.#now() + this.#keyTtlMs }, Infinity);
+      const expiresAt = this.#now() + this.#keyTtlMs;
+      this.#probation.set(kid, { key, refreshAt: expiresAt }, expiresAt);
       return key;
     } catch (err) {
       const error = this.#asFetchError(err);
@@ -161,24 +154,21 @@ export class AlbKeyFetcher {
     }
   }
 
-  /** Fetches a known key again, in the background; only a definite "no such key" withdraws it. */
+  /** Fetches a confirmed key again, in the background; only a definite "no such key" withdraws it. */
   #refresh(kid: string, known: KnownKey): void {
     known.refreshAt = this.#now() + this.#failureTtlMs;
-    const refreshed = this.#download(kid).then(
+    this.#refreshing.add(kid);
+    this.#download(kid).then(
       (key) => {
-        this.#keys.set(kid, { key, refreshAt: this.#now() + this.#keyTtlMs }, Infinity);
-        return key;
+        // The same kid at the same key server: the key it gives now is this ALB's key as before.
+        if (this.#confirmed.get(kid, this.#now()) === known) this.#confirmed.set(kid, { key, refreshAt: this.#now() + this.#keyTtlMs }, Infinity);
       },
       (err: unknown) => {
-        if (!(err instanceof InvalidAssertionError)) return known.key;
-        this.#keys.delete(kid, known);
+        if (!(err instanceof InvalidAssertionError)) return;
+        this.#confirmed.delete(kid, known);
         this.#failures.set(kid, err, this.#now() + this.#failureTtlMs);
-        throw err;
       },
-    ).finally(() => this.#inFlight.delete(kid));
-    // Nobody awaits a refresh unless a caller comes while it runs; a withdrawal is not an unhandled rejection.
-    refreshed.catch(() => undefined);
-    this.#inFlight.set(kid, refreshed);
+    ).finally(() => this.#refreshing.delete(kid));
   }
 
   #asFetchError(err: unknown): FetchError {

@@ -21,9 +21,9 @@
  * configured ALB ARN: the regional key server is shared by every AWS account, so any account's
  * ALB can sign a token that verifies (the 2024 "ALBeast" finding); only the signer tells ours apart.
  */
-import { verify as verifySignature, type KeyObject } from 'node:crypto';
+import { verify as verifySignature } from 'node:crypto';
 import { InvalidAssertionError } from '../../errors.js';
-import { ALB_KID } from './alb-keys.js';
+import { ALB_KID, type AlbKeySource } from './alb-keys.js';
 
 /** ALB claims headers are limited to about 11 KB; anything far larger is refused unparsed. */
 export const MAX_ASSERTION_LENGTH = 16 * 1024;
@@ -54,7 +54,6 @@ export interface VerifiedAssertion {
   readonly expiresAt: number;
 }
 
-export type KeyLookup = (kid: string) => Promise<KeyObject>;
 
 const malformed = (why: string) => new InvalidAssertionError('malformed', `the load balancer assertion is malformed (${why})`);
 
@@ -153,16 +152,18 @@ function verified(payload: Record<string, unknown>, headerExp: number | undefine
 
 /**
  * Verifies an ALB assertion. Rejects with InvalidAssertionError (401) when it is not acceptable,
- * or with whatever `keyFor` rejects with (AssertionKeysUnavailableError, 503) when the key
+ * or with whatever `keys.keyFor` rejects with (AssertionKeysUnavailableError, 503) when the key
  * cannot be had.
  */
-export async function verifyAlbAssertion(token: string, keyFor: KeyLookup, options: AlbTokenOptions): Promise<VerifiedAssertion> {
+export async function verifyAlbAssertion(token: string, keys: AlbKeySource, options: AlbTokenOptions): Promise<VerifiedAssertion> {
   const parts = split(token, true);
   const { kid, exp } = checkHeader(parts.header, options);
   const signature = decodeSignature(parts.signatureSegment);
-  const key = await keyFor(kid);
+  const key = await keys.keyFor(kid);
   const valid = verifySignature('sha256', Buffer.from(parts.signingInput, 'latin1'), { key, dsaEncoding: 'ieee-p1363' }, signature);
   if (!valid) throw new InvalidAssertionError('signature', 'the load balancer assertion has an invalid signature');
+  // Its header, signer included, verified with this key: the key signs for this ALB.
+  keys.confirm(kid, key);
   return verified(jsonObject(parts.payloadSegment, 'payload'), exp, options);
 }
 

@@ -53,9 +53,8 @@ export function createAlbVerifier(settings: AlbSettings, mapping: ClaimMapping, 
     return verifierOf('alb', ALB_ASSERTION_HEADER, async (token) => mapClaims(decodeUnverifiedAssertion(token, clock), mapping, 'alb'), tuning);
   }
   const keys = new AlbKeyFetcher({ ...tuning.keys, keyUrlTemplate: settings.keyUrlTemplate!, ...(tuning.now ? { now: tuning.now } : {}) });
-  const keyFor = (kid: string) => keys.keyFor(kid);
   const options = { ...clock, arn: settings.arn!, clientId: settings.clientId, issuer: settings.issuer };
-  return verifierOf('alb', ALB_ASSERTION_HEADER, async (token) => mapClaims(await verifyAlbAssertion(token, keyFor, options), mapping, 'alb'), tuning, albSignatureTwin);
+  return verifierOf('alb', ALB_ASSERTION_HEADER, async (token) => mapClaims(await verifyAlbAssertion(token, keys, options), mapping, 'alb'), tuning, albSignatureTwin);
 }
 
 export function createTrustedJwtVerifier(settings: TrustedJwtSettings, mapping: ClaimMapping, tuning: VerifierTuning = {}): AssertionVerifier {
