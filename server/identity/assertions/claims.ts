@@ -96,7 +96,7 @@ function refusedClaim(what: string, err: unknown): never {
  * neither true nor "true" (Cognito's userinfo, which the ALB forwards, sends the string).
  * Absent, it says nothing either way (many IdPs only send verified addresses).
  */
-function emailMayBeUsed(claims: Readonly<Record<string, unknown>>): boolean {
+export function emailMayBeUsed(claims: Readonly<Record<string, unknown>>): boolean {
   const verified = ownValue(claims, 'email_verified');
   return verified === undefined || verified === true || verified === 'true';
 }
