@@ -72,23 +72,59 @@ export function ipv6Prefix(address: string, bits: number): string | null {
   return `${masked.map((g) => g.toString(16)).join(':')}/${bits}`;
 }
 
-/** ::ffff:0:0/96, where node's BlockList matches IPv4 addresses against IPv6 rules (as ::ffff:a.b.c.d). */
-const IPV4_MAPPED = [0, 0, 0, 0, 0, 0xffff];
+/** An inclusive range of addresses as integers (IPv4 in 32 bits, IPv6 in 128). */
+export interface AddressSpan {
+  readonly first: bigint;
+  readonly last: bigint;
+}
+
+/** ::ffff:0:0/96, where node's BlockList matches IPv4 addresses against IPv6 rules (as ::ffff:a.b.c.d) and IPv4-mapped peers against IPv4 rules. */
+const MAPPED_FIRST = 0xffffn << 32n;
+const MAPPED_LAST = MAPPED_FIRST + (1n << 32n) - 1n;
+export const IPV4_ADDRESSES = 1n << 32n;
+/** The IPv6 addresses outside ::ffff:0:0/96 (the rest are IPv4 addresses). */
+export const IPV6_ONLY_ADDRESSES = (1n << 128n) - IPV4_ADDRESSES;
+
+function addressBits(family: 4 | 6, address: string): bigint | null {
+  if (family === 4) {
+    const bytes = address.split('.').map(Number);
+    return bytes.length === 4 && bytes.every((b) => Number.isInteger(b) && b >= 0 && b <= 255) ? bytes.reduce((n, b) => (n << 8n) | BigInt(b), 0n) : null;
+  }
+  const groups = ipv6Groups(address);
+  return groups ? groups.reduce((n, g) => (n << 16n) | BigInt(g), 0n) : null;
+}
 
 /**
- * How much a CIDR range covers, as the prefix length of the space it holds: `ipv4` of the IPv4
- * addresses (an IPv6 range counts for what it holds of ::ffff:0:0/96, so `::/0` and `::/80` hold
- * every IPv4 address), `ipv6` of the other IPv6 addresses; null for none. 0 means all of them.
+ * What a CIDR range holds, split the way peers are matched: `ipv4`, the IPv4 addresses (an IPv6
+ * range counts for what it holds of ::ffff:0:0/96, so `::/80` holds every IPv4 address), and
+ * `ipv6`, the other IPv6 addresses (up to two spans, around ::ffff:0:0/96). Only that block is
+ * IPv4: ::/96, 64:ff9b::/96 and 2002::/16 do not match IPv4 peers.
  */
-export function rangeBreadth(family: 4 | 6, address: string, prefix: number): { ipv4: number | null; ipv6: number | null } {
-  if (family === 4) return { ipv4: prefix, ipv6: null };
-  const groups = ipv6Groups(address);
-  if (!groups) return { ipv4: null, ipv6: prefix };
-  const inMapped = IPV4_MAPPED.every((mapped, i) => {
-    const keep = Math.max(0, Math.min(16, prefix - i * 16));
-    const mask = (0xffff << (16 - keep)) & 0xffff;
-    return (groups[i]! & mask) === (mapped & mask);
-  });
-  if (!inMapped) return { ipv4: null, ipv6: prefix };
-  return prefix <= 96 ? { ipv4: 0, ipv6: prefix } : { ipv4: prefix - 96, ipv6: null };
+export function rangeSpans(family: 4 | 6, address: string, prefix: number): { ipv4: AddressSpan | null; ipv6: AddressSpan[] } {
+  const width = family === 4 ? 32n : 128n;
+  const bits = addressBits(family, address);
+  if (bits === null) return { ipv4: null, ipv6: [] };
+  const size = 1n << (width - BigInt(prefix));
+  const first = (bits / size) * size;
+  const last = first + size - 1n;
+  if (family === 4) return { ipv4: { first, last }, ipv6: [] };
+  const ipv6: AddressSpan[] = [];
+  if (first < MAPPED_FIRST) ipv6.push({ first, last: last < MAPPED_FIRST ? last : MAPPED_FIRST - 1n });
+  if (last > MAPPED_LAST) ipv6.push({ first: first > MAPPED_LAST ? first : MAPPED_LAST + 1n, last });
+  const mapped = first <= MAPPED_LAST && last >= MAPPED_FIRST;
+  const ipv4 = mapped ? { first: (first > MAPPED_FIRST ? first : MAPPED_FIRST) - MAPPED_FIRST, last: (last < MAPPED_LAST ? last : MAPPED_LAST) - MAPPED_FIRST } : null;
+  return { ipv4, ipv6 };
+}
+
+/** How many addresses the spans hold together (overlaps counted once). */
+export function addressesIn(spans: readonly AddressSpan[]): bigint {
+  const sorted = [...spans].sort((a, b) => (a.first < b.first ? -1 : a.first > b.first ? 1 : 0));
+  let total = 0n;
+  let next = -1n; // the first address not yet counted
+  for (const { first, last } of sorted) {
+    const from = first > next ? first : next;
+    if (last >= from) total += last - from + 1n;
+    if (last + 1n > next) next = last + 1n;
+  }
+  return total;
 }

@@ -19,6 +19,7 @@ export {
   assertionToken,
   booleanOption,
   claimValue,
+  emailMayBeUsed,
   headerNameProblem,
   NO_EXEMPT_PATHS,
   parseAssertionOptions,

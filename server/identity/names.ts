@@ -36,6 +36,16 @@ export function isUnambiguousText(text: string): boolean {
 }
 
 /**
+ * `text` as compared with a name it may pass for: NFKC-normalized, then case-folded through upper
+ * and then lower case, so that the dotless `ı` and the long `ſ` fold with `i` and `s`, as an
+ * upstream that upper-cases (or compares ignoring case, as Java's equalsIgnoreCase) reads them.
+ * Confusables across scripts (Cyrillic `О` for Latin `O`) are not folded.
+ */
+export function foldedText(text: string): string {
+  return text.normalize('NFKC').toUpperCase().toLowerCase();
+}
+
+/**
  * A user name asserted by a load balancer or proxy: a valid user name that also cannot pass for
  * another one (isUnambiguousText): `admin\u200b` and `ａｄｍｉｎ` would show as, and be taken by
  * people and some upstreams for, `admin`. Names an administrator types are left to them.

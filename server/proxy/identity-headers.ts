@@ -8,14 +8,16 @@
  *   roles         the roles, joined with "," (roles never contain one);
  *   email         the asserted `email` claim (absent for users without one);
  *   claim:<name>  any claim of the assertion: a string, a number or boolean (as text), or an
- *                 array of those joined with "," (absent when there is no such claim).
+ *                 array of those joined with "," (absent when there is no such claim);
+ *                 `claim:email` is also absent when the claims say it is not verified.
  * Values are never altered to fit: a value that is empty, has control characters or white space
- * at either end, contains "," inside an array entry or in a name or email, or is longer than
- * MAX_IDENTITY_HEADER_BYTES once encoded is left out (and reported), never cut. Non-ASCII text is sent as UTF-8 bytes.
+ * at either end, has a "," or a Unicode format character in any entry (the name, the email, a
+ * role, a claim, an array entry), or is longer than MAX_IDENTITY_HEADER_BYTES once encoded is
+ * left out (and reported), never cut. Non-ASCII text is sent as UTF-8 bytes.
  * Nothing is set for anonymous callers: a header-auth upstream would otherwise sign them up as a
  * user named anonymousUser.
  */
-import { ANONYMOUS_NAME, claimValue, headerNameProblem, repeatedEntries } from '../identity/index.js';
+import { ANONYMOUS_NAME, claimValue, emailMayBeUsed, headerNameProblem, repeatedEntries } from '../identity/index.js';
 
 export type IdentityField = { readonly kind: 'name' } | { readonly kind: 'roles' } | { readonly kind: 'email' } | { readonly kind: 'claim'; readonly claim: string };
 
@@ -73,27 +75,37 @@ function scalar(value: unknown): string | undefined {
 }
 
 /**
- * A name or address that an upstream may read as a list is left out: a header can be read as a
- * comma-separated list (RFC 9110 joins repeated fields that way), so `evil,admin` or the valid
- * address `"admin,x"@example.com` could be taken for two values, one of them `admin`.
+ * The one rule for every entry of every field. A "," is left out because a header can be read as
+ * a comma-separated list (RFC 9110 joins repeated fields that way), so `evil,admin` or the valid
+ * address `"admin,x"@example.com` could be taken for two values, one of them `admin`. A format
+ * character (\p{Cf}: zero-width space and joiners, U+FEFF, bidi controls) is invisible, so
+ * `admin\u200b` shows as, and may be taken by an upstream that strips it for, `admin`.
  */
-const single = (value: string | undefined): string | undefined => (value === undefined || value.includes(',') ? undefined : value);
+const AMBIGUOUS_ENTRY = /[,\p{Cf}]/u;
 
-function rawValue(field: IdentityField, identity: IdentityForHeaders): string | undefined {
+/** The entries of a field (joined with "," when there are several), or undefined when there is no value. */
+function entriesOf(field: IdentityField, identity: IdentityForHeaders): readonly unknown[] | undefined {
   switch (field.kind) {
     case 'name':
-      return single(identity.name);
+      return [identity.name];
     case 'roles':
-      return identity.roles.join(',');
+      return identity.roles;
     case 'email':
-      return single(identity.email);
+      return identity.email === undefined ? undefined : [identity.email];
     case 'claim': {
-      const value = identity.claims === undefined ? undefined : claimValue(identity.claims, field.claim);
-      if (!Array.isArray(value)) return scalar(value);
-      const parts = value.map(scalar);
-      return parts.every((p): p is string => p !== undefined && !p.includes(',')) ? parts.join(',') : undefined;
+      if (identity.claims === undefined) return undefined;
+      // The same rule as the email field: an address the claims say is unverified names nobody.
+      if (field.claim === 'email' && !emailMayBeUsed(identity.claims)) return undefined;
+      const value = claimValue(identity.claims, field.claim);
+      return value === undefined ? undefined : Array.isArray(value) ? value : [value];
     }
   }
+}
+
+function rawValue(field: IdentityField, identity: IdentityForHeaders): string | undefined {
+  const entries = entriesOf(field, identity)?.map(scalar);
+  if (entries === undefined || !entries.every((e): e is string => e !== undefined && !AMBIGUOUS_ENTRY.test(e))) return undefined;
+  return entries.join(',');
 }
 
 /**

@@ -116,6 +116,12 @@ describe('load balancer: start-up rules', () => {
     assert.doesNotMatch(res.stderr, /10\.0\.0\.0\/16/);
   });
 
+  it('refuses --trust-proxy ranges that trust every peer of a family together (exit 2)', async () => {
+    const res = await serve(['--trust-proxy', '0.0.0.0/1,128.0.0.0/1,::ffff:0:0/97', '--alb-region', 'eu-west-1', '--alb-arn', 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/x/50dc6c495c0c9188']);
+    assert.equal(res.code, 2, res.stderr);
+    assert.ok(res.stderr.includes('--trust-proxy 0.0.0.0/1, 128.0.0.0/1, ::ffff:0:0/97 together trust every IPv4 peer (IPv4 peers are matched against IPv6 ranges as ::ffff:a.b.c.d)'), res.stderr);
+  });
+
   it('warns loudly at start about a very broad --trust-proxy range, and about an ALB assertion accepted without --alb-issuer or --alb-client-id', async () => {
     const alb = await LocalAlb.start();
     const gateway = await startGateway({ args: ['--trust-proxy', '127.0.0.0/4', '--alb-key-url', alb.keyUrl, '--alb-arn', alb.arn] });

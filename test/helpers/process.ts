@@ -23,10 +23,16 @@ export function tempDir(prefix = 'jwtgate-test-'): string {
   return dir;
 }
 
+/**
+ * A CLI run that has not ended by then is killed (code null): a `serve` expected to refuse its
+ * options but starting instead fails its test rather than hanging the suite.
+ */
+const CLI_TIMEOUT_MS = 60_000;
+
 /** Runs `jwtgate ARGS` to completion. */
 export function runCli(args: readonly string[], options: { input?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'], timeout: CLI_TIMEOUT_MS, killSignal: 'SIGKILL' });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -36,6 +36,17 @@ describe('mapClaims', () => {
     assert.deepEqual(map({ sub: 'a' }, { defaultRoles: ['ROLE_ADMIN'] }).roles, ['ROLE_ADMIN']);
   });
 
+  it('without a role map, leaves out roles that could pass for another (\\p{Cf}, or changed by NFKC) and look-alikes of the built-in roles (after NFKC, in any case)', () => {
+    const passed = (groups: string[]) => map({ sub: 'a', groups }, { rolesClaim: 'groups' }).roles;
+    for (const role of ['ROLE_ADMIN\u200b', '\u200bROLE_ADMIN', 'ROLE_\u2060ADMIN', 'ROLE_ADMIN\ufeff', '\u202eNIMDA_ELOR', 'ＲＯＬＥ＿ＡＤＭＩＮ', 'ROLE_ＡＤＭＩＮ', 'ＲＯＬＥ＿ＲＥＰＯＲＴＳ', 'ROLE_ADMıN', 'ROLE_ANONYMOUſ', 'ROLE_ADMIN\u00ad', 'ﬁnance']) {
+      assert.deepEqual(passed([role, 'ROLE_REPORTS']), ['ROLE_REPORTS', 'ROLE_USER'], JSON.stringify(role));
+    }
+    assert.deepEqual(passed(['ROLE_ADMIN_WANNABE', 'Café', 'Ελληνικά', 'RОLE_ADMIN']), ['Café', 'ROLE_ADMIN_WANNABE', 'ROLE_USER', 'RОLE_ADMIN', 'Ελληνικά'], 'composed accents, other scripts and cross-script confusables (Cyrillic О) pass');
+    assert.deepEqual(map({ sub: 'a', groups: 'ＲＯＬＥ＿ＡＤＭＩＮ, ops' }, { rolesClaim: 'groups' }).roles, ['ROLE_USER', 'ops'], 'in a string claim too');
+    const roleMap = new Map([['Admins\u200b', ['ROLE_OPS']]]);
+    assert.deepEqual(map({ sub: 'a', groups: ['Admins\u200b'] }, { rolesClaim: 'groups', roleMap }).roles, ['ROLE_OPS', 'ROLE_USER'], 'a role map matches exactly and gives the roles it names');
+  });
+
   it('with --username-claim email, refuses an address the claims call unverified (email_verified present and not true or "true")', () => {
     const byEmail = { usernameClaim: 'email' };
     for (const email_verified of [false, 'false', 0, 'no', null, 'TRUE']) {

@@ -83,10 +83,48 @@ describe('parseAssertionOptions', () => {
       assert.ok(found.includes(`--trust-proxy ${entry}`), entry);
     }
     assert.ok(!found.includes('10.0.0.0/8'));
-    const broad = ok(alb, withTrust('10.0.0.0/7, 2000::/3, ::ffff:10.0.0.0/100, 10.0.0.0/8, 172.16.0.0/12, 2001:db8::/32, 2001:db8:1::/56, ::/96, ::1'));
-    assert.deepEqual(broad.warnings.map((w) => w.split(' ')[1]), ['10.0.0.0/7', '2000::/3', '::ffff:10.0.0.0/100'], broad.warnings.join('\n'));
-    assert.match(broad.warnings[0]!, /very broad range \(more than an IPv4 \/8\): every peer in it can assert any user/);
+    for (const [text, warning] of [
+      ['10.0.0.0/7, 10.0.0.0/8, ::1', '--trust-proxy 10.0.0.0/7, 10.0.0.0/8 together are a very broad range (more IPv4 addresses than an IPv4 /8)'],
+      ['::ffff:10.0.0.0/100', '--trust-proxy ::ffff:10.0.0.0/100 is a very broad range (more than an IPv4 /8): every peer in it can assert any user'],
+      ['2000::/3, 2001:db8::/32, 10.0.0.1', '--trust-proxy 2000::/3, 2001:db8::/32 together are a very broad range (more IPv6 addresses than an IPv6 /32)'],
+      ['2001:db8::/31', '--trust-proxy 2001:db8::/31 is a very broad range (more than an IPv6 /32)'],
+    ]) {
+      const { warnings } = ok(alb, withTrust(text!));
+      assert.equal(warnings.length, 1, warnings.join('\n'));
+      assert.ok(warnings[0]!.startsWith(warning!), warnings[0]);
+    }
+    const narrow = ok(alb, withTrust('10.0.0.0/8, ::ffff:10.1.0.0/112, 10.2.3.4, 2001:db8::/32, 2001:db8:1::/56, 2001:db8::1'));
+    assert.deepEqual(narrow.warnings, [], 'a /8 and a /32 (and ranges inside them) are not broad');
     assert.equal(ok({}, withTrust('0.0.0.0/0')).alb, null, 'without an assertion source, --trust-proxy is only about X-Forwarded-*');
+  });
+
+  it('judges the --trust-proxy ranges together: refuses those that trust every peer of a family between them, warns on the size of their union', () => {
+    const alb = { albRegion: 'eu-west-1', albArn: ARN, albIssuer: 'https://idp', albClientId: 'client' };
+    const withTrust = (text: string) => ({ ...context, trustProxy: parseTrustProxy(text) as TrustProxy });
+    const slash8s = Array.from({ length: 256 }, (_, n) => `${n}.0.0.0/8`);
+    const mapped8s = Array.from({ length: 256 }, (_, n) => `::ffff:${n}.0.0.0/104`);
+    const refused: Array<[string, string]> = [
+      ['0.0.0.0/1,128.0.0.0/1', '--trust-proxy 0.0.0.0/1, 128.0.0.0/1 together trust every IPv4 peer, and identity assertions are believed from every trusted peer'],
+      ['::ffff:0:0/97,::ffff:8000:0/97', '--trust-proxy ::ffff:0:0/97, ::ffff:8000:0/97 together trust every IPv4 peer (IPv4 peers are matched against IPv6 ranges as ::ffff:a.b.c.d)'],
+      ['0.0.0.0/2, 64.0.0.0/2, ::ffff:128.0.0.0/97', '--trust-proxy ::ffff:128.0.0.0/97, 0.0.0.0/2, 64.0.0.0/2 together trust every IPv4 peer (IPv4 peers'],
+      [slash8s.join(','), '--trust-proxy 0.0.0.0/8, 1.0.0.0/8, 2.0.0.0/8, 3.0.0.0/8 and 252 more together trust every IPv4 peer'],
+      [mapped8s.join(','), '--trust-proxy ::ffff:0.0.0.0/104, ::ffff:1.0.0.0/104, ::ffff:2.0.0.0/104, ::ffff:3.0.0.0/104 and 252 more together trust every IPv4 peer'],
+      ['8000::/1, ::/2, 4000::/2', '--trust-proxy 8000::/1, 4000::/2, ::/2 together trust every IPv6 peer'],
+    ];
+    for (const [text, problem] of refused) {
+      const found = problems(alb, withTrust(text));
+      assert.ok(found.some((p) => p.startsWith(problem)), `${text.slice(0, 60)}: ${found.join('\n')}`);
+    }
+    // ::/2 holds ::ffff:0:0/96: refused on its own for IPv4, and with the rest for IPv6.
+    assert.deepEqual(problems(alb, withTrust('8000::/1, ::/2, 4000::/2')).map((p) => p.split(' trust')[0]), ['--trust-proxy ::/2', '--trust-proxy 8000::/1, 4000::/2, ::/2 together']);
+    assert.deepEqual(problems(alb, withTrust('::/1,8000::/1')).map((p) => p.split(' trust')[0]), ['--trust-proxy ::/1', '--trust-proxy 8000::/1, ::/1 together']);
+    // A /11 short of everything: warned about (the union's size), not refused.
+    const allButOne = ok(alb, withTrust([...slash8s.slice(0, 255), '255.0.0.0/9', '255.128.0.0/10', '255.192.0.0/11'].join(',')));
+    assert.match(allButOne.warnings.join('\n'), /^--trust-proxy 0\.0\.0\.0\/8, .* and 254 more together are a very broad range \(more IPv4 addresses than an IPv4 \/8\)/);
+    assert.deepEqual(ok(alb, withTrust(Array(20).fill('10.0.0.0/8').join(','))).warnings, [], 'overlaps count once');
+    assert.equal(ok(alb, withTrust('10.0.0.0/9, 10.128.0.0/9, 11.0.0.0/32')).warnings.length, 1, 'a /8 and one more address');
+    assert.equal(ok(alb, withTrust('2001:db8::/33, 2001:db8:8000::/33, 2001:db9::1')).warnings.length, 1, 'a /32 and one more address');
+    assert.deepEqual(ok(alb, withTrust('2002::/16, 64:ff9b::/96, ::/96')).warnings.map((w) => w.split(' (')[1]), ['more IPv6 addresses than an IPv6 /32): every peer in them can assert any user; keep it to the load balancer\'s subnets'], 'only ::ffff:0:0/96 counts as IPv4');
   });
 
   it('warns when the ALB assertion is accepted without --alb-issuer or --alb-client-id (any login action on the ALB), not when either is set', () => {

@@ -71,6 +71,40 @@ describe('identityHeaderValues', () => {
     assert.deepEqual(evil, { headers: ['x-groups', 'a,b'], omitted: ['x-user', 'x-email'] });
   });
 
+  it('holds every field to one rule: an entry with a "," or a format character (\\p{Cf}) leaves the value out, whatever the field', () => {
+    const spec = specs(['X-User=name', 'X-Email=email', 'X-Roles=roles', 'X-Login=claim:preferred_username', 'X-Groups=claim:groups']);
+    const plain = { name: 'alice', roles: ['ROLE_USER'], email: 'alice@example.test', claims: { preferred_username: 'alice', groups: ['a', 'b'] } };
+    assert.deepEqual(identityHeaderValues(spec, plain).omitted, []);
+    const cases: Array<[string, object]> = [
+      ['x-login', { claims: { ...plain.claims, preferred_username: 'evil,admin' } }],
+      ['x-login', { claims: { ...plain.claims, preferred_username: 'admin\u200b' } }],
+      ['x-login', { claims: { ...plain.claims, preferred_username: '\u202enimda' } }],
+      ['x-groups', { claims: { ...plain.claims, groups: ['a', 'admins\u2060'] } }],
+      ['x-user', { name: 'admin\u200d' }],
+      ['x-email', { email: 'admin\ufeff@example.test' }],
+      ['x-roles', { roles: ['ROLE_USER', 'ROLE_ADMIN\u200b'] }],
+    ];
+    for (const [omitted, change] of cases) {
+      const values = identityHeaderValues(spec, { ...plain, ...change });
+      assert.deepEqual(values.omitted, [omitted], JSON.stringify(change));
+      assert.equal(values.headers.length, 8, 'the other headers are still set');
+    }
+    const fullWidth = identityHeaderValues(specs('X-Login=claim:preferred_username'), { ...plain, claims: { preferred_username: 'ａｄｍｉｎ' } });
+    assert.equal(Buffer.from(fullWidth.headers[1]!, 'latin1').toString('utf8'), 'ａｄｍｉｎ', 'text NFKC changes is sent: only the user name is held to NFKC');
+  });
+
+  it('leaves claim:email out when the claims say the address is not verified (the rule of the email field), and no other claim', () => {
+    const spec = specs(['X-Email=claim:email', 'X-Sub=claim:sub']);
+    for (const emailVerified of [false, 'false', 0, 'no', null]) {
+      const values = identityHeaderValues(spec, { name: 'u1', roles: [], claims: { sub: 'u1', email: 'victim@example.com', email_verified: emailVerified } });
+      assert.deepEqual(values, { headers: ['x-sub', 'u1'], omitted: ['x-email'] }, JSON.stringify(emailVerified));
+    }
+    for (const claims of [{ email_verified: true }, { email_verified: 'true' }, {}]) {
+      const values = identityHeaderValues(spec, { name: 'u1', roles: [], claims: { sub: 'u1', email: 'alice@example.com', ...claims } });
+      assert.deepEqual(values.headers, ['x-email', 'alice@example.com', 'x-sub', 'u1'], JSON.stringify(claims));
+    }
+  });
+
   it('sends non-ASCII text as UTF-8 bytes', () => {
     const [, value] = identityHeaderValues(specs('X-User=name'), { name: 'José', roles: [] }).headers;
     assert.equal(Buffer.from(value!, 'latin1').toString('utf8'), 'José');

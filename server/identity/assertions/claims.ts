@@ -6,7 +6,7 @@
  * assertion that does not map to a valid name is refused (401), never turned into someone else.
  */
 import { GatewayError, InvalidAssertionError } from '../../errors.js';
-import { isUnambiguousText, validateAssertedUserName, validateRoles } from '../names.js';
+import { foldedText, isUnambiguousText, validateAssertedUserName, validateRoles } from '../names.js';
 import { ROLE_ADMIN, ROLE_ANONYMOUS, ROLE_USER } from '../identity.js';
 import type { VerifiedAssertion } from './alb-token.js';
 
@@ -52,10 +52,21 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 /**
  * Roles that mean something to the gateway and its upstreams whoever holds them (the
  * administrator; the anonymous caller). An IdP group of that name is not given as such without a
- * role map: any group an IdP lets users create or join could be called ROLE_ADMIN. Compared in
- * any case. With a role map they are given only when mapped, like every other role.
+ * role map: any group an IdP lets users create or join could be called ROLE_ADMIN. Compared
+ * after NFKC and in any case (foldedText). With a role map they are given only when mapped, like
+ * every other role.
  */
-const BUILT_IN_ROLES = new Set([ROLE_ADMIN, ROLE_ANONYMOUS].map((role) => role.toLowerCase()));
+const BUILT_IN_ROLES = new Set([ROLE_ADMIN, ROLE_ANONYMOUS].map(foldedText));
+
+/**
+ * Without a role map, which IdP groups are given as roles: not a built-in role, and nothing that
+ * could pass for another role (isUnambiguousText): `ROLE_ADMIN\u200b` or full-width `ＲＯＬＥ＿ＡＤＭＩＮ`
+ * is not the gateway's ROLE_ADMIN, but an upstream that strips invisible characters or
+ * normalizes role names would read it as that. Left out, not refused: the user still logs in.
+ */
+function passThroughRole(group: string): boolean {
+  return isUnambiguousText(group) && !BUILT_IN_ROLES.has(foldedText(group));
+}
 
 function ownValue(container: unknown, key: string): unknown {
   if (typeof container !== 'object' || container === null || Array.isArray(container)) return undefined;
@@ -96,7 +107,7 @@ function refusedClaim(what: string, err: unknown): never {
  * neither true nor "true" (Cognito's userinfo, which the ALB forwards, sends the string).
  * Absent, it says nothing either way (many IdPs only send verified addresses).
  */
-function emailMayBeUsed(claims: Readonly<Record<string, unknown>>): boolean {
+export function emailMayBeUsed(claims: Readonly<Record<string, unknown>>): boolean {
   const verified = ownValue(claims, 'email_verified');
   return verified === undefined || verified === true || verified === 'true';
 }
@@ -114,7 +125,7 @@ export function mapClaims(assertion: VerifiedAssertion, mapping: ClaimMapping, s
     refusedClaim(`user name (${mapping.usernameClaim})`, err);
   }
   const groups = mapping.rolesClaim === null ? [] : claimList(claimValue(claims, mapping.rolesClaim), mapping.rolesClaim);
-  const mapped = mapping.roleMap === null ? groups.filter((group) => !BUILT_IN_ROLES.has(group.toLowerCase())) : groups.flatMap((group) => mapping.roleMap!.get(group) ?? []);
+  const mapped = mapping.roleMap === null ? groups.filter(passThroughRole) : groups.flatMap((group) => mapping.roleMap!.get(group) ?? []);
   let roles: string[];
   try {
     roles = validateRoles([...mapping.defaultRoles, ...mapped]);

@@ -4,7 +4,7 @@
  * Cloudflare Access and the like. See docs/load-balancer.md.
  */
 export { ALB_ASSERTION_HEADER, assertionToken, createAlbVerifier, createTrustedJwtVerifier, type AssertionVerifier, type VerifierTuning } from './sources.js';
-export { mapClaims, claimValue, DEFAULT_CLAIM_MAPPING, type AssertedIdentity, type AssertionSourceKind, type ClaimMapping } from './claims.js';
+export { mapClaims, claimValue, emailMayBeUsed, DEFAULT_CLAIM_MAPPING, type AssertedIdentity, type AssertionSourceKind, type ClaimMapping } from './claims.js';
 export {
   ASSERTION_OPTIONS,
   parseAssertionOptions,
