@@ -69,6 +69,12 @@ export class SessionManager {
   /** idHash → the session, or null for "no such session" (briefly). */
   readonly #cache: ExpiringLru<LiveSession | null>;
   #secrets: ReadonlyMap<string, SessionSecretKey> = new Map();
+  /**
+   * Cookie values whose signature checked out, with their id hash: a repeat request costs a map
+   * lookup instead of an HMAC and a SHA-256 (what a cookie proves depends only on the secrets,
+   * so the map is emptied whenever they are read again).
+   */
+  readonly #verifiedCookies: ExpiringLru<string>;
   #signing: SessionSecretKey | null = null;
   #secretsLoadedAt = 0;
   #secretsLoading: Promise<void> | undefined;
@@ -83,6 +89,7 @@ export class SessionManager {
     this.#now = options.now ?? Date.now;
     this.#onError = options.onError ?? (() => undefined);
     this.#cache = new ExpiringLru(options.cacheSize ?? 10_000);
+    this.#verifiedCookies = new ExpiringLru(options.cacheSize ?? 10_000);
   }
 
   /** (Re)reads the session secrets from the store; the newest signs. */
@@ -90,6 +97,7 @@ export class SessionManager {
     const records = await this.#store.listSessionSecrets(this.#now());
     const keys = new Map<string, SessionSecretKey>(records.map((r: SessionSecretRecord) => [r.id, { id: r.id, key: Buffer.from(r.secret, 'base64url') }]));
     this.#secrets = keys;
+    this.#verifiedCookies.clear();
     this.#signing = records[0] ? keys.get(records[0].id)! : null;
     this.#secretsLoadedAt = this.#now();
   }
@@ -147,8 +155,13 @@ export class SessionManager {
 
   /** The id hash of a cookie value signed by a known secret; null when it is not (forged, or a secret this process does not know yet). */
   idHashOf(cookieValue: string): string | null {
+    const verified = this.#verifiedCookies.get(cookieValue, 0);
+    if (verified !== undefined) return verified;
     const id = decodeCookieValue(cookieValue, this.#secrets);
-    return id === null ? null : sessionIdHash(id);
+    if (id === null) return null;
+    const idHash = sessionIdHash(id);
+    this.#verifiedCookies.set(cookieValue, idHash, Infinity);
+    return idHash;
   }
 
   /**

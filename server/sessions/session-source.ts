@@ -40,11 +40,18 @@ export function sessionCookieSource(options: SessionSourceOptions): SessionSourc
   const made = new WeakMap<LiveSession, Made>();
   const madeFor = new WeakMap<Identity, Made>();
 
+  /** The last Cookie header read and its session cookie value: `present` and `known` read the same one. */
+  let lastHeader: string | undefined;
+  let lastValue: string | undefined;
+
   function cookieValueOf(req: Pick<IdentityRequest, 'headers' | 'url'>): string | undefined {
-    const values = cookieValues(req.headers.cookie, cookieName);
+    const header = req.headers.cookie;
+    if (header !== undefined && header === lastHeader) return lastValue;
+    const values = cookieValues(header, cookieName);
     if (values.length === 0) return undefined;
     // Two different values (one planted by a sibling subdomain?): which one is meant is unknown.
     if (values.some((v) => v !== values[0])) throw invalid('more than one session cookie', req);
+    if (typeof header === 'string') [lastHeader, lastValue] = [header, values[0]];
     return values[0];
   }
 
