@@ -44,7 +44,6 @@ interface Waiter {
 
 interface WaitingKid {
   readonly kid: string;
-  readonly since: number;
   readonly fetch: () => Promise<KeyObject>;
   readonly waiters: Set<Waiter>;
 }
@@ -105,11 +104,6 @@ export class KidAdmission {
     this.#bucket = new TokenBucket(options.perSecond ?? 1, options.burst ?? 10, this.#now());
   }
 
-  /** Kids waiting for their fetch to start (for tests and metrics). */
-  get waiting(): number {
-    return this.#waiting.size;
-  }
-
   /**
    * The key of `kid` from `fetch`: shares the kid's running fetch, or starts one now if a fetch
    * may start and no other kid waits, or waits for the kid's turn with the other requests for it;
@@ -125,7 +119,7 @@ export class KidAdmission {
       let entry = this.#waiting.get(kid);
       if (entry === undefined) {
         if (this.#waiting.size >= this.#maxWaiting) this.#dropLeastWanted();
-        entry = { kid, since: now, fetch, waiters: new Set() };
+        entry = { kid, fetch, waiters: new Set() };
         this.#waiting.set(kid, entry);
       }
       const waiting = entry;
@@ -154,9 +148,10 @@ export class KidAdmission {
 
   /** Starts the fetches that may start, most wanted kid first; then waits for the next token if kids still wait. */
   #pump(): void {
-    while (this.#waiting.size > 0 && this.#fetching.size < this.#maxConcurrent) {
+    // The scan for the most wanted kid only when a fetch may start: a flood adds waiters far more often than tokens come.
+    while (this.#waiting.size > 0 && this.#fetching.size < this.#maxConcurrent && this.#bucket.msUntilToken(this.#now()) === 0) {
       const next = this.#mostWanted();
-      if (!this.#bucket.take(this.#now())) break;
+      this.#bucket.take(this.#now());
       this.#waiting.delete(next.kid);
       const waiters = [...next.waiters];
       for (const waiter of waiters) clearTimeout(waiter.timer);

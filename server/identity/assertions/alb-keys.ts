@@ -87,7 +87,6 @@ export class AlbKeyFetcher implements AlbKeySource {
   readonly #failures: ExpiringLru<FetchError>;
   readonly #admission: KidAdmission;
   readonly #refreshing = new Set<string>();
-  #fetches = 0;
 
   constructor(options: AlbKeyFetcherOptions) {
     this.#template = options.keyUrlTemplate;
@@ -105,11 +104,6 @@ export class AlbKeyFetcher implements AlbKeySource {
       maxWaitMs: options.newKidMaxWaitMs,
       now: this.#now,
     });
-  }
-
-  /** HTTP requests made so far (for tests and metrics). */
-  get fetches(): number {
-    return this.#fetches;
   }
 
   /**
@@ -178,7 +172,6 @@ export class AlbKeyFetcher implements AlbKeySource {
   }
 
   async #download(kid: string): Promise<KeyObject> {
-    this.#fetches++;
     const url = albKeyUrl(this.#template, kid);
     const unavailable = (what: string, cause?: unknown) =>
       new AssertionKeysUnavailableError(`the load balancer's key server ${what}`, this.#failureTtlMs / 1000, { cause });
