@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { decodeJwt } from 'jose';
 import { WebSocket } from 'undici';
@@ -208,6 +208,14 @@ describe('WebSocket: one header policy, correct framing, bounded tunnels', () =>
   });
 });
 
+/** Resolves once `socket` has closed; rejects when it is still open 2 s later. */
+function closedWithin(socket: Socket, what: string): Promise<unknown> {
+  return Promise.race([
+    new Promise<void>((resolve) => (socket.closed ? resolve() : socket.once('close', () => resolve()))),
+    new Promise((_r, reject) => setTimeout(() => reject(new Error(`${what}: the tunnel is still open 2 s later`)), 2000)),
+  ]);
+}
+
 describe('WebSocket: tunnel places are never lost; a user change closes their tunnels', () => {
   it('a handshake the upstream refuses (plain 200), sent with trailing bytes, gives its place back', async () => {
     const plain = http.createServer((_req, res) => res.end('not a websocket'));
@@ -256,11 +264,6 @@ describe('WebSocket: tunnel places are never lost; a user change closes their tu
   it('a tunnel opened with a session cookie closes when that session ends (logout, an administrator, the CLI); another session\'s stays until then', async () => {
     const upstream = await startWsUpstream();
     const gateway = await startGateway();
-    const closedWithin = (socket: import('node:net').Socket, what: string) =>
-      Promise.race([
-        new Promise<void>((resolve) => (socket.closed ? resolve() : socket.once('close', () => resolve()))),
-        new Promise((_r, reject) => setTimeout(() => reject(new Error(`${what}: the tunnel is still open 2 s later`)), 2000)),
-      ]);
     try {
       await adminJson(gateway, 'PUT', '/admin/proxy', { url: `http://127.0.0.1:${upstream.port}` });
       await adminJson(gateway, 'PUT', '/admin/users/vic', { password: 'vic-password-12', roles: ['ROLE_USER'] });
@@ -296,9 +299,8 @@ describe('WebSocket: tunnel places are never lost; a user change closes their tu
       const tess = await openTunnel(gateway.port, { extra: `Authorization: ${basicAuth('tess', 'tess-password-12')}\r\n` });
       const uma = await openTunnel(gateway.port, { extra: `Authorization: ${basicAuth('uma', 'uma-password-123')}\r\n` });
       assert.match(tess.head, /^HTTP\/1\.1 101 /);
-      const closed = new Promise<void>((resolve) => tess.socket.once('close', () => resolve()));
       assert.equal((await adminJson(gateway, 'PUT', '/admin/users/tess', { roles: [] })).status, 200);
-      await Promise.race([closed, new Promise((_r, reject) => setTimeout(() => reject(new Error('tess\'s tunnel is still open 2 s after her change')), 2000))]);
+      await closedWithin(tess.socket, 'tess\'s role change');
       assert.equal(uma.socket.destroyed, false, 'uma\'s tunnel stays');
       uma.socket.destroy();
     } finally {
